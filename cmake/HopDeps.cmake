@@ -1,0 +1,13 @@
+# Third-party dependencies, all from Debian 12 packages (see README "Dependencies").
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(spdlog REQUIRED)
+if(HOP_TESTS AND NOT HOP_FUZZ)
+  find_package(GTest REQUIRED)
+endif()
+if(HOP_BENCH AND NOT HOP_FUZZ)
+  find_package(benchmark REQUIRED)
+endif()
