@@ -2,7 +2,7 @@
 add_library(hop_options INTERFACE)
 target_compile_options(hop_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-  -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+  -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
 if(HOP_WERROR)
   target_compile_options(hop_options INTERFACE -Werror)
 endif()
