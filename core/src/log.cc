@@ -8,15 +8,19 @@
 
 namespace hop::core {
 
-Status set_log_level(const std::string& level) {
-  auto parsed = spdlog::level::from_str(level);
+Status check_log_level(const std::string& level) {
   // from_str maps unknown names to "off"; only accept "off" when it was asked for.
-  if (parsed == spdlog::level::off && level != "off") {
+  if (spdlog::level::from_str(level) == spdlog::level::off && level != "off") {
     return make_error(Errc::kInvalidArgument,
                       "unknown log level '" + level +
                           "' (use trace, debug, info, warn, error, critical or off)");
   }
-  spdlog::set_level(parsed);
+  return {};
+}
+
+Status set_log_level(const std::string& level) {
+  if (auto st = check_log_level(level); !st) return st;
+  spdlog::set_level(spdlog::level::from_str(level));
   return {};
 }
 

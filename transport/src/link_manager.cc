@@ -146,7 +146,17 @@ core::Result<std::shared_ptr<TcpLink>> LinkManager::dial(const PeerContact& cont
   const std::uint64_t id = next_id_++;
   auto conn = LinkConnection::outbound(identity_, config_.link, contact, runtime_.now());
   conn.set_persistent(options.persistent);
-  auto link = std::make_shared<TcpLink>(*this, id, tcp::socket(runtime_.io()), std::move(conn),
+  // Dial from our listen address so peers see the address (and /16) we are known by.
+  tcp::socket socket(runtime_.io());
+  const auto local = local_endpoint();
+  if (local.address().is_unspecified() || local.protocol() != tcp::endpoint(addr, 0).protocol()) {
+    socket.open(tcp::endpoint(addr, 0).protocol(), ec);
+  } else {
+    socket.open(local.protocol(), ec);
+    if (!ec) socket.bind(tcp::endpoint(local.address(), 0), ec);
+  }
+  if (ec) return core::make_error(Errc::kNetwork, "opening socket to " + contact.address() + ": " + ec.message());
+  auto link = std::make_shared<TcpLink>(*this, id, std::move(socket), std::move(conn),
                                         contact.address(), contact);
   connections_.emplace(id, link);
   by_static_[contact.static_key] = id;

@@ -165,6 +165,7 @@ void TcpLink::close(CloseReason reason, const std::string& detail) {
 LinkInfo TcpLink::info() const {
   LinkInfo info;
   if (conn_.peer()) info.peer = *conn_.peer();
+  if (conn_.peer_identity()) info.peer_static_key = conn_.peer_identity()->static_key;
   info.remote_address = remote_address_;
   info.direction = conn_.direction();
   info.established_at = conn_.established_at();

@@ -17,6 +17,8 @@ struct LogConfig {
 // Installs the process's log sink. Called once by router/ at start-up (and on reload for level).
 Status init_logging(const LogConfig& config);
 Status set_log_level(const std::string& level);
+// Checks a level name without changing anything.
+Status check_log_level(const std::string& level);
 
 // Allows `burst` lines per `interval`; counts the ones it suppressed so they can be reported.
 // Thread affinity: one thread.

@@ -48,6 +48,7 @@ std::string_view to_string(CloseReason reason);
 
 struct LinkInfo {
   core::RouterHash peer;
+  core::crypto::Key32 peer_static_key{};
   std::string remote_address;
   LinkDirection direction = LinkDirection::kOutbound;
   core::TimePoint established_at{};

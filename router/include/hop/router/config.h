@@ -1,0 +1,58 @@
+// Node configuration: a small INI format ("key = value", [section] headers, # comments) whose
+// keys are named section.key; any key can be overridden on the command line as --section.key=V.
+// docs/operations.md lists every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hop/core/log.h"
+#include "hop/core/result.h"
+#include "hop/transport/link_manager.h"
+
+namespace hop::router {
+
+struct NodeConfig {
+  std::uint32_t network_id = 1;
+  std::filesystem::path data_dir = "hopline-data";
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 7100;
+  std::filesystem::path seed_file;  // empty: no seeds
+  core::LogConfig log;
+  transport::LinkSettings link;
+  transport::LinkLimits limits;
+
+  transport::LinkManagerConfig link_manager() const;
+};
+
+// Raw key/value pairs with where each came from, for error messages.
+struct ConfigEntry {
+  std::string value;
+  std::string origin;  // "file.conf:12" or "--flag"
+};
+using ConfigMap = std::map<std::string, ConfigEntry>;
+
+// Parses the INI text; errors name the line.
+core::Result<ConfigMap> parse_config_text(std::string_view text, const std::string& origin);
+core::Result<ConfigMap> read_config_file(const std::filesystem::path& path);
+// Parses "--section.key=value" / "--section.key value" arguments into `map` (overriding).
+core::Status apply_overrides(ConfigMap& map, const std::vector<std::string>& args);
+// Builds a typed, validated config; unknown keys and bad values are errors naming their origin.
+core::Result<NodeConfig> build_node_config(const ConfigMap& map);
+
+// Every key with its default and meaning, in documentation order (used by --help and tests).
+struct ConfigKeyDoc {
+  const char* key;
+  const char* default_value;
+  const char* meaning;
+};
+const std::vector<ConfigKeyDoc>& config_keys();
+
+// "10s", "250ms", "5m", "24h" -> duration.
+core::Result<core::Duration> parse_duration(std::string_view text);
+
+}  // namespace hop::router

@@ -1,0 +1,220 @@
+#include "hop/router/config.h"
+
+#include <charconv>
+#include <functional>
+
+#include "hop/core/errors.h"
+#include "hop/core/files.h"
+
+namespace hop::router {
+namespace {
+
+using core::Errc;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+core::Error bad_value(const std::string& key, const ConfigEntry& e, const std::string& expected) {
+  return core::make_error(Errc::kInvalidArgument, e.origin + ": " + key + " = '" + e.value +
+                                                      "': expected " + expected);
+}
+
+template <class Int>
+core::Result<Int> parse_int(const std::string& key, const ConfigEntry& e, Int min, Int max) {
+  Int v{};
+  const char* end = e.value.data() + e.value.size();
+  auto [ptr, ec] = std::from_chars(e.value.data(), end, v);
+  if (ec != std::errc() || ptr != end || v < min || v > max) {
+    return bad_value(key, e, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return v;
+}
+
+constexpr std::size_t kMaxConfigFile = 1 << 20;
+
+}  // namespace
+
+const std::vector<ConfigKeyDoc>& config_keys() {
+  static const std::vector<ConfigKeyDoc> keys = {
+      {"network_id", "1", "overlay id; nodes with different ids never link"},
+      {"data_dir", "hopline-data", "directory for identity.key and later the NetDB"},
+      {"listen", "127.0.0.1:7100", "address:port the link listener binds ([v6]:port for IPv6)"},
+      {"seed_file", "(none)", "file of host:port:static-key lines to link to at start"},
+      {"log.level", "info", "trace, debug, info, warn, error, critical or off"},
+      {"log.file", "(stdout)", "log to this file instead of stdout"},
+      {"links.hard_limit", "1500", "most connections; inbound ones beyond are refused"},
+      {"links.soft_limit", "75% of hard_limit", "above it no new dials and the idlest link is evicted"},
+      {"links.handshake_timeout", "10s", "a connection must complete its handshake within this"},
+      {"links.idle_timeout", "5m", "a link without messages for this long is closed (not seeds)"},
+      {"links.ping_interval", "30s", "how often each link is pinged to measure RTT"},
+      {"links.ping_timeout", "20s", "a ping unanswered this long closes the link"},
+      {"links.max_queued_bytes", "4194304", "bytes a link queues for sending before backpressure"},
+  };
+  return keys;
+}
+
+core::Result<core::Duration> parse_duration(std::string_view text) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  if (ec != std::errc() || ptr == text.data()) unit = "?";
+  using namespace std::chrono;
+  if (unit == "ms") return duration_cast<core::Duration>(milliseconds(n));
+  if (unit == "s") return duration_cast<core::Duration>(seconds(n));
+  if (unit == "m") return duration_cast<core::Duration>(minutes(n));
+  if (unit == "h") return duration_cast<core::Duration>(hours(n));
+  return core::make_error(Errc::kInvalidArgument, "duration '" + std::string(text) +
+                                                      "': expected a number with ms, s, m or h");
+}
+
+core::Result<ConfigMap> parse_config_text(std::string_view text, const std::string& origin) {
+  ConfigMap map;
+  std::string section;
+  int line_no = 0;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    const std::string where = origin + ":" + std::to_string(line_no);
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      if (line.back() != ']' || line.size() < 3) {
+        return core::make_error(Errc::kInvalidArgument, where + ": malformed section header");
+      }
+      section = std::string(trim(line.substr(1, line.size() - 2)));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return core::make_error(Errc::kInvalidArgument, where + ": expected 'key = value'");
+    }
+    std::string key(trim(line.substr(0, eq)));
+    if (key.empty()) return core::make_error(Errc::kInvalidArgument, where + ": empty key");
+    if (!section.empty()) key = section + "." + key;
+    if (map.count(key)) {
+      return core::make_error(Errc::kInvalidArgument, where + ": " + key + " is set twice");
+    }
+    map[key] = {std::string(trim(line.substr(eq + 1))), where};
+  }
+  return map;
+}
+
+core::Result<ConfigMap> read_config_file(const std::filesystem::path& path) {
+  auto data = core::read_file(path, kMaxConfigFile);
+  if (!data) return data.error().wrap("reading config");
+  return parse_config_text(std::string_view(reinterpret_cast<const char*>(data->data()), data->size()),
+                           path.string());
+}
+
+core::Status apply_overrides(ConfigMap& map, const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.substr(0, 2) != "--") {
+      return core::make_error(Errc::kInvalidArgument, "unexpected argument '" + std::string(arg) + "'");
+    }
+    arg.remove_prefix(2);
+    std::string key, value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      key = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else {
+      if (i + 1 >= args.size()) {
+        return core::make_error(Errc::kInvalidArgument, "--" + std::string(arg) + " needs a value");
+      }
+      key = arg;
+      value = args[++i];
+    }
+    map[key] = {value, "--" + key};
+  }
+  return {};
+}
+
+core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
+  NodeConfig c;
+  std::optional<std::size_t> soft;
+  using Setter = std::function<core::Status(const std::string&, const ConfigEntry&)>;
+  auto duration_into = [](core::Duration& out) -> Setter {
+    return [&out](const std::string& key, const ConfigEntry& e) -> core::Status {
+      auto d = parse_duration(e.value);
+      if (!d || d->count() <= 0) return bad_value(key, e, "a positive duration such as 10s, 500ms, 5m");
+      out = *d;
+      return {};
+    };
+  };
+  const std::map<std::string, Setter> setters = {
+      {"network_id", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::uint32_t>(k, e, 0, UINT32_MAX);
+         if (!v) return v.error();
+         c.network_id = *v;
+         return {};
+       }},
+      {"data_dir", [&](auto&, auto& e) -> core::Status { c.data_dir = e.value; return {}; }},
+      {"seed_file", [&](auto&, auto& e) -> core::Status { c.seed_file = e.value; return {}; }},
+      {"listen", [&](auto& k, auto& e) -> core::Status {
+         // Reuse the peer-contact parser's host:port rules by giving it a dummy key.
+         auto contact = transport::PeerContact::parse(e.value + ":" + std::string(52, 'a'));
+         if (!contact) return bad_value(k, e, "a numeric address and port, e.g. 127.0.0.1:7100 or [::1]:7100");
+         c.listen_host = contact->host;
+         c.listen_port = contact->port;
+         return {};
+       }},
+      {"log.level", [&](auto&, auto& e) -> core::Status { c.log.level = e.value; return {}; }},
+      {"log.file", [&](auto&, auto& e) -> core::Status { c.log.file = e.value; return {}; }},
+      {"links.hard_limit", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
+         if (!v) return v.error();
+         c.limits.hard = *v;
+         return {};
+       }},
+      {"links.soft_limit", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
+         if (!v) return v.error();
+         soft = *v;
+         return {};
+       }},
+      {"links.max_queued_bytes", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 65536, std::size_t{1} << 30);
+         if (!v) return v.error();
+         c.link.max_queued_bytes = *v;
+         return {};
+       }},
+      {"links.handshake_timeout", duration_into(c.link.handshake_timeout)},
+      {"links.idle_timeout", duration_into(c.link.idle_timeout)},
+      {"links.ping_interval", duration_into(c.link.ping_interval)},
+      {"links.ping_timeout", duration_into(c.link.ping_timeout)},
+  };
+  for (const auto& [key, entry] : map) {
+    auto it = setters.find(key);
+    if (it == setters.end()) {
+      return core::make_error(Errc::kInvalidArgument,
+                              entry.origin + ": unknown config key '" + key + "' (see hopline help config)");
+    }
+    if (auto st = it->second(key, entry); !st) return st.error();
+  }
+  c.limits.soft = soft.value_or(c.limits.hard * transport::kDefaultSoftLimitPercent / 100);
+  if (c.limits.soft > c.limits.hard) {
+    return core::make_error(Errc::kInvalidArgument,
+                            "links.soft_limit (" + std::to_string(c.limits.soft) +
+                                ") must not exceed links.hard_limit (" + std::to_string(c.limits.hard) + ")");
+  }
+  if (auto st = core::check_log_level(c.log.level); !st) return st.error();
+  return c;
+}
+
+transport::LinkManagerConfig NodeConfig::link_manager() const {
+  transport::LinkManagerConfig m;
+  m.listen_host = listen_host;
+  m.listen_port = listen_port;
+  m.link = link;
+  m.link.network_id = network_id;
+  m.limits = limits;
+  return m;
+}
+
+}  // namespace hop::router

@@ -1,0 +1,242 @@
+// hopline: the command-line entry point. Exceptions and start-up errors end here with a clear
+// message and a non-zero exit code.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "hop/core/asio_runtime.h"
+#include "hop/core/encoding.h"
+#include "hop/core/errors.h"
+#include "hop/core/identity.h"
+#include "hop/router/config.h"
+#include "hop/router/node.h"
+#include "hop/router/testnet.h"
+
+namespace {
+
+using namespace hop;
+
+constexpr int kExitUsage = 2;
+constexpr int kExitStartup = 1;
+
+void print_usage() {
+  std::cout <<
+      R"(usage: hopline COMMAND [options]
+
+commands:
+  node --config FILE [--KEY=VALUE ...]   run a node; any config key can be given as a flag
+  keygen --out DIR [--force]             create DIR/identity.key (mode 0600) and print its seed line
+  testnet [--nodes N] [--dir DIR] [--duration D] [--network-id ID] [--log-level L]
+                                         run N linked nodes on loopback (127.I.0.1) and report links
+  help config                            list every config key with its default
+  version
+
+See docs/operations.md for the configuration reference.
+)";
+}
+
+int fail(int code, const std::string& message) {
+  std::cerr << "hopline: " << message << "\n";
+  return code;
+}
+
+// Runs `io` until SIGINT/SIGTERM, then calls `on_stop` and drains the remaining handlers.
+void run_until_signal(boost::asio::io_context& io, const std::function<void()>& on_stop) {
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("received signal {}, stopping", sig);
+    on_stop();
+    io.stop();
+  });
+  io.run();
+}
+
+int cmd_keygen(const std::vector<std::string>& args) {
+  std::string out;
+  bool force = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--out" && i + 1 < args.size()) {
+      out = args[++i];
+    } else if (args[i].rfind("--out=", 0) == 0) {
+      out = args[i].substr(6);
+    } else if (args[i] == "--force") {
+      force = true;
+    } else {
+      return fail(kExitUsage, "keygen: unexpected argument '" + args[i] + "' (usage: keygen --out DIR [--force])");
+    }
+  }
+  if (out.empty()) return fail(kExitUsage, "keygen: --out DIR is required");
+  const std::filesystem::path path = std::filesystem::path(out) / "identity.key";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !force) {
+    return fail(kExitStartup, path.string() + " already exists; refusing to replace an identity "
+                              "(use --force to replace it, which changes the router hash)");
+  }
+  std::filesystem::create_directories(out, ec);
+  if (ec) return fail(kExitStartup, "creating " + out + ": " + ec.message());
+  auto id = core::Identity::generate();
+  if (auto st = id.save(path); !st) return fail(kExitStartup, st.error().message());
+  std::cout << "identity:    " << path.string() << "\n"
+            << "router hash: " << id.hash().to_string() << "\n"
+            << "static key:  " << core::to_base32(id.static_keypair().public_key) << "\n"
+            << "seed line:   HOST:PORT:" << core::to_base32(id.static_keypair().public_key) << "\n";
+  return 0;
+}
+
+int cmd_node(const std::vector<std::string>& args) {
+  router::ConfigMap map;
+  std::vector<std::string> overrides;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" || args[i].rfind("--config=", 0) == 0) {
+      std::string file;
+      if (args[i] == "--config") {
+        if (i + 1 >= args.size()) return fail(kExitUsage, "--config needs a file");
+        file = args[++i];
+      } else {
+        file = args[i].substr(9);
+      }
+      auto read = router::read_config_file(file);
+      if (!read) return fail(kExitStartup, read.error().message());
+      map = std::move(*read);
+    } else {
+      overrides.push_back(args[i]);
+    }
+  }
+  if (auto st = router::apply_overrides(map, overrides); !st) return fail(kExitUsage, st.error().message());
+  auto config = router::build_node_config(map);
+  if (!config) return fail(kExitStartup, config.error().message());
+  if (auto st = core::init_logging(config->log); !st) return fail(kExitStartup, st.error().message());
+
+  boost::asio::io_context io;
+  core::AsioRuntime runtime(io);
+  auto node = router::Node::create(runtime, *config);
+  if (!node) return fail(kExitStartup, node.error().message());
+  if (auto st = (*node)->start(); !st) return fail(kExitStartup, st.error().message());
+  run_until_signal(io, [&] { (*node)->stop(); });
+  spdlog::info("node stopped");
+  return 0;
+}
+
+int cmd_testnet(const std::vector<std::string>& args) {
+  router::TestnetOptions options;
+  core::Duration duration = std::chrono::seconds(20);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (auto eq = a.find('='); eq != std::string::npos) return a.substr(eq + 1);
+      return i + 1 < args.size() ? args[++i] : std::string();
+    };
+    const std::string name = a.substr(0, a.find('='));
+    if (name == "--nodes") {
+      try {
+        options.nodes = std::stoi(value());
+      } catch (const std::exception&) {
+        return fail(kExitUsage, "--nodes needs a number");
+      }
+    } else if (name == "--dir") {
+      options.dir = value();
+    } else if (name == "--network-id") {
+      try {
+        options.network_id = static_cast<std::uint32_t>(std::stoul(value()));
+      } catch (const std::exception&) {
+        return fail(kExitUsage, "--network-id needs a number");
+      }
+    } else if (name == "--log-level") {
+      options.log_level = value();
+    } else if (name == "--duration") {
+      auto d = router::parse_duration(value());
+      if (!d) return fail(kExitUsage, d.error().message());
+      duration = *d;
+    } else {
+      return fail(kExitUsage, "testnet: unexpected argument '" + a + "'");
+    }
+  }
+  if (options.dir.empty()) {
+    char tmpl[] = "/tmp/hopline-testnet-XXXXXX";
+    if (!::mkdtemp(tmpl)) return fail(kExitStartup, "cannot create a temporary directory");
+    options.dir = tmpl;
+  }
+  if (auto st = core::init_logging({options.log_level, ""}); !st) return fail(kExitUsage, st.error().message());
+
+  boost::asio::io_context io;
+  core::AsioRuntime runtime(io);
+  auto net = router::Testnet::create(runtime, options);
+  if (!net) return fail(kExitStartup, net.error().message());
+  if (auto st = (*net)->start(); !st) return fail(kExitStartup, st.error().message());
+  std::cout << "testnet: " << options.nodes << " nodes in " << options.dir.string()
+            << " (seeds in " << (options.dir / "seeds.txt").string() << "), running for "
+            << std::chrono::duration_cast<std::chrono::seconds>(duration).count()
+            << " s; Ctrl-C stops early\n";
+
+  bool meshed = false;
+  auto report_timer = runtime.make_timer(nullptr);
+  const auto started = runtime.now();
+  std::function<void()> report = [&] {
+    std::cout << "\n--- links after "
+              << std::chrono::duration_cast<std::chrono::seconds>(runtime.now() - started).count()
+              << " s: " << (*net)->links_up() << " of " << (*net)->full_mesh_links() << " ---\n"
+              << (*net)->report() << std::flush;
+    if (runtime.now() - started >= duration) {
+      meshed = (*net)->links_up() == (*net)->full_mesh_links();
+      (*net)->stop();
+      io.stop();
+      return;
+    }
+    report_timer->arm(std::min(runtime.now() + std::chrono::seconds(5), started + duration));
+  };
+  report_timer = runtime.make_timer([&] { report(); });
+  report_timer->arm(runtime.now() + std::chrono::seconds(2));
+  run_until_signal(io, [&] {
+    meshed = (*net)->links_up() == (*net)->full_mesh_links();
+    (*net)->stop();
+  });
+  std::cout << (meshed ? "testnet: full mesh formed, every node linked to every other\n"
+                       : "testnet: the mesh was incomplete when it stopped\n");
+  return meshed ? 0 : 1;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage();
+    return kExitUsage;
+  }
+  const std::string command = args.front();
+  args.erase(args.begin());
+  if (command == "node") return cmd_node(args);
+  if (command == "keygen") return cmd_keygen(args);
+  if (command == "testnet") return cmd_testnet(args);
+  if (command == "version" || command == "--version") {
+    std::cout << "hopline " << HOP_VERSION << "\n";
+    return 0;
+  }
+  if (command == "help" && !args.empty() && args[0] == "config") {
+    for (const auto& k : router::config_keys()) {
+      std::printf("  %-26s %-20s %s\n", k.key, k.default_value, k.meaning);
+    }
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    print_usage();
+    return 0;
+  }
+  print_usage();
+  return fail(kExitUsage, "unknown command '" + command + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return fail(kExitStartup, std::string("fatal: ") + e.what());
+  }
+}

@@ -1,0 +1,75 @@
+#include "hop/router/testnet.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "hop/core/errors.h"
+
+namespace hop::router {
+
+core::Result<std::unique_ptr<Testnet>> Testnet::create(core::AsioRuntime& runtime,
+                                                       TestnetOptions options) {
+  if (options.nodes < 2 || options.nodes > 250) {
+    return core::make_error(core::Errc::kInvalidArgument, "--nodes must be from 2 to 250");
+  }
+  auto net = std::unique_ptr<Testnet>(new Testnet(options));
+  for (int i = 1; i <= options.nodes; ++i) {
+    NodeConfig config;
+    config.network_id = options.network_id;
+    config.data_dir = options.dir / ("node" + std::to_string(i));
+    config.listen_host = "127." + std::to_string(i) + ".0.1";
+    config.listen_port = 0;
+    config.log.level = options.log_level;
+    auto node = Node::create(runtime, std::move(config), {});
+    if (!node) return node.error().wrap("testnet node " + std::to_string(i));
+    net->nodes_.push_back(std::move(*node));
+  }
+  return net;
+}
+
+core::Status Testnet::start() {
+  for (auto& node : nodes_) {
+    if (auto st = node->start(); !st) return st;
+  }
+  std::ofstream seeds(options_.dir / "seeds.txt");
+  seeds << "# host:port:static-key of each testnet node\n";
+  for (auto& node : nodes_) seeds << node->contact().to_string() << "\n";
+  for (auto& node : nodes_) {
+    std::vector<transport::PeerContact> others;
+    for (auto& other : nodes_) {
+      if (other != node) others.push_back(other->contact());
+    }
+    node->set_seeds(std::move(others));
+  }
+  return {};
+}
+
+void Testnet::stop() {
+  for (auto& node : nodes_) node->stop();
+}
+
+std::size_t Testnet::links_up() const {
+  std::size_t n = 0;
+  for (const auto& node : nodes_) n += node->links().links().size();
+  return n;
+}
+
+std::string Testnet::report() const {
+  std::string out = fmt::format("{:<6} {:<10} {:<22} {:>5}  {}\n", "node", "hash", "address",
+                                "links", "peers (rtt)");
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& node = *nodes_[i];
+    std::string peers;
+    for (const auto& link : node.links().links()) {
+      const double ms = link.rtt ? std::chrono::duration<double, std::milli>(*link.rtt).count() : -1;
+      peers += fmt::format("{}({:.2f}ms) ", link.peer.short_string(), ms);
+    }
+    out += fmt::format("{:<6} {:<10} {:<22} {:>5}  {}\n", "node" + std::to_string(i + 1),
+                       node.identity().hash().short_string(), node.contact().address(),
+                       node.links().links().size(), peers);
+  }
+  return out;
+}
+
+}  // namespace hop::router
