@@ -1,0 +1,107 @@
+#include "hop/router/config.h"
+
+#include <gtest/gtest.h>
+
+namespace hop::router {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Config, ParsesSectionsCommentsAndDefaults) {
+  auto map = parse_config_text(
+      "# a node\nnetwork_id = 7\nlisten = 127.3.0.1:7200  # inline comment\n\n[links]\n"
+      "hard_limit = 100\nhandshake_timeout = 3s\n[log]\nlevel = debug\n",
+      "test.conf");
+  ASSERT_TRUE(map.ok()) << map.error().message();
+  auto c = build_node_config(*map);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->network_id, 7u);
+  EXPECT_EQ(c->listen_host, "127.3.0.1");
+  EXPECT_EQ(c->listen_port, 7200);
+  EXPECT_EQ(c->limits.hard, 100u);
+  EXPECT_EQ(c->limits.soft, 75u) << "soft limit defaults to 75% of hard";
+  EXPECT_EQ(c->link.handshake_timeout, 3s);
+  EXPECT_EQ(c->link.idle_timeout, transport::kDefaultIdleTimeout);
+  EXPECT_EQ(c->log.level, "debug");
+  EXPECT_EQ(c->link_manager().link.network_id, 7u);
+}
+
+TEST(Config, FlagsOverrideFileValues) {
+  auto map = parse_config_text("network_id = 7\n[links]\nping_interval = 30s\n", "f");
+  ASSERT_TRUE(map.ok());
+  ASSERT_TRUE(apply_overrides(*map, {"--network_id=9", "--links.ping_interval", "5s", "--listen=[::1]:7300"}).ok());
+  auto c = build_node_config(*map);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->network_id, 9u);
+  EXPECT_EQ(c->link.ping_interval, 5s);
+  EXPECT_EQ(c->listen_host, "::1");
+}
+
+TEST(Config, ErrorsNameTheLineAndWhatIsExpected) {
+  auto bad_line = parse_config_text("network_id = 1\nthis is not a pair\n", "node.conf");
+  ASSERT_FALSE(bad_line.ok());
+  EXPECT_NE(bad_line.error().message().find("node.conf:2"), std::string::npos);
+
+  auto map = parse_config_text("[links]\nhard_limit = many\n", "node.conf");
+  ASSERT_TRUE(map.ok());
+  auto c = build_node_config(*map);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("node.conf:2"), std::string::npos) << c.error().message();
+  EXPECT_NE(c.error().message().find("integer"), std::string::npos);
+}
+
+TEST(Config, RefusesUnknownKeysDuplicatesAndInconsistentLimits) {
+  auto unknown = parse_config_text("netwrok_id = 1\n", "f");
+  ASSERT_TRUE(unknown.ok());
+  auto c = build_node_config(*unknown);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("unknown config key 'netwrok_id'"), std::string::npos);
+
+  EXPECT_FALSE(parse_config_text("a = 1\na = 2\n", "f").ok());
+
+  ConfigMap limits;
+  ASSERT_TRUE(apply_overrides(limits, {"--links.hard_limit=10", "--links.soft_limit=20"}).ok());
+  EXPECT_FALSE(build_node_config(limits).ok());
+
+  ConfigMap level;
+  ASSERT_TRUE(apply_overrides(level, {"--log.level=loud"}).ok());
+  EXPECT_FALSE(build_node_config(level).ok());
+
+  ConfigMap listen;
+  ASSERT_TRUE(apply_overrides(listen, {"--listen=localhost:80"}).ok());
+  EXPECT_FALSE(build_node_config(listen).ok());
+
+  ConfigMap flag;
+  EXPECT_FALSE(apply_overrides(flag, {"--links.hard_limit"}).ok()) << "a flag without its value";
+  EXPECT_FALSE(apply_overrides(flag, {"stray"}).ok());
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(*parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*parse_duration("10s"), 10s);
+  EXPECT_EQ(*parse_duration("5m"), 5min);
+  EXPECT_EQ(*parse_duration("24h"), 24h);
+  EXPECT_FALSE(parse_duration("10").ok());
+  EXPECT_FALSE(parse_duration("s").ok());
+  EXPECT_FALSE(parse_duration("10 s").ok());
+  EXPECT_FALSE(parse_duration("-1s").ok());
+}
+
+TEST(Config, EveryDocumentedKeyIsAccepted) {
+  // Each key in the reference table parses with a sample value, so the docs cannot drift.
+  const std::map<std::string, std::string> samples = {
+      {"network_id", "3"}, {"data_dir", "/tmp/x"}, {"listen", "127.0.0.1:1"}, {"seed_file", "s.txt"},
+      {"log.level", "warn"}, {"log.file", "/tmp/l"}, {"links.hard_limit", "10"}, {"links.soft_limit", "5"},
+      {"links.handshake_timeout", "1s"}, {"links.idle_timeout", "1m"}, {"links.ping_interval", "9s"},
+      {"links.ping_timeout", "3s"}, {"links.max_queued_bytes", "100000"}};
+  for (const auto& k : config_keys()) {
+    ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
+    ConfigMap map;
+    ASSERT_TRUE(apply_overrides(map, {std::string("--") + k.key + "=" + samples.at(k.key)}).ok());
+    EXPECT_TRUE(build_node_config(map).ok()) << k.key;
+  }
+  EXPECT_EQ(config_keys().size(), samples.size());
+}
+
+}  // namespace
+}  // namespace hop::router

@@ -1,0 +1,91 @@
+// The in-process testnet on loopback: nodes on 127.I.0.1 link into a full mesh; identities persist.
+#include "hop/router/testnet.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+
+#include "support/loopback.h"
+
+namespace hop::router {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/hopline-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path path;
+};
+
+TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
+  TempDir dir;
+  std::vector<core::RouterHash> hashes;
+  for (int round = 0; round < 2; ++round) {
+    boost::asio::io_context io;
+    core::AsioRuntime rt(io);
+    auto net = Testnet::create(rt, {.nodes = 4, .dir = dir.path, .network_id = 1, .log_level = "warn"});
+    ASSERT_TRUE(net.ok()) << net.error().message();
+    ASSERT_TRUE((*net)->start().ok());
+    EXPECT_TRUE(hop::test::run_until(io, [&] { return (*net)->links_up() == 12; }, 10s))
+        << (*net)->report();
+    EXPECT_NE((*net)->report().find("127.4.0.1"), std::string::npos);
+    std::vector<core::RouterHash> now;
+    for (const auto& node : (*net)->nodes()) now.push_back(node->identity().hash());
+    if (round == 0) {
+      hashes = now;
+    } else {
+      EXPECT_EQ(now, hashes) << "identities are loaded from the data directories on restart";
+    }
+    (*net)->stop();
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path / "node1" / "identity.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Node, RefusesToStartWithACorruptIdentity) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.path / "identity.key");
+    f << "not a key";
+  }
+  ::chmod((dir.path / "identity.key").c_str(), 0600);
+  boost::asio::io_context io;
+  core::AsioRuntime rt(io);
+  NodeConfig config;
+  config.data_dir = dir.path;
+  auto node = Node::create(rt, config, {});
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.error().message().find("identity.key"), std::string::npos) << node.error().message();
+  // Never deleted: the operator decides.
+  EXPECT_TRUE(std::filesystem::exists(dir.path / "identity.key"));
+}
+
+TEST(Node, ABusyListenAddressIsAClearStartError) {
+  TempDir dir;
+  boost::asio::io_context io;
+  core::AsioRuntime rt(io);
+  NodeConfig config;
+  config.data_dir = dir.path / "a";
+  config.listen_host = "127.9.0.1";
+  config.listen_port = 0;
+  auto first = Node::create(rt, config, {});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->start().ok());
+  config.data_dir = dir.path / "b";
+  config.listen_port = (*first)->contact().port;
+  auto second = Node::create(rt, config, {});
+  ASSERT_TRUE(second.ok());
+  auto st = (*second)->start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("127.9.0.1"), std::string::npos) << st.error().message();
+}
+
+}  // namespace
+}  // namespace hop::router
