@@ -15,7 +15,9 @@ constexpr std::string_view kFileMagic = "HOPKEY01";
 constexpr std::string_view kCertificateLabel = "hopline-identity-v1";
 
 Bytes certificate_message(const crypto::Key32& static_key) {
-  Bytes msg(kCertificateLabel.begin(), kCertificateLabel.end());
+  Bytes msg;
+  msg.reserve(kCertificateLabel.size() + static_key.size());
+  append(msg, as_bytes(kCertificateLabel));
   append(msg, static_key);
   return msg;
 }
