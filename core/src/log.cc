@@ -38,7 +38,8 @@ Status init_logging(const LogConfig& config) {
   }
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  spdlog::flush_on(spdlog::level::warn);
+  // Events are rare enough that flushing each info line costs nothing, and `tail -f` sees it.
+  spdlog::flush_on(spdlog::level::info);
   return set_log_level(config.level);
 }
 

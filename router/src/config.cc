@@ -157,11 +157,10 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
       {"data_dir", [&](auto&, auto& e) -> core::Status { c.data_dir = e.value; return {}; }},
       {"seed_file", [&](auto&, auto& e) -> core::Status { c.seed_file = e.value; return {}; }},
       {"listen", [&](auto& k, auto& e) -> core::Status {
-         // Reuse the peer-contact parser's host:port rules by giving it a dummy key.
-         auto contact = transport::PeerContact::parse(e.value + ":" + std::string(52, 'a'));
-         if (!contact) return bad_value(k, e, "a numeric address and port, e.g. 127.0.0.1:7100 or [::1]:7100");
-         c.listen_host = contact->host;
-         c.listen_port = contact->port;
+         auto hp = transport::parse_host_port(e.value, /*allow_any_port=*/true);
+         if (!hp) return bad_value(k, e, "a numeric address and port (0: any free port), e.g. 127.0.0.1:7100 or [::1]:7100");
+         c.listen_host = hp->host;
+         c.listen_port = hp->port;
          return {};
        }},
       {"log.level", [&](auto&, auto& e) -> core::Status { c.log.level = e.value; return {}; }},

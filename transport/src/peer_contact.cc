@@ -33,6 +33,28 @@ std::string PeerContact::address() const {
 
 std::string PeerContact::to_string() const { return address() + ":" + core::to_base32(static_key); }
 
+core::Result<HostPort> parse_host_port(std::string_view text, bool allow_any_port) {
+  auto bad = [&](const std::string& why) {
+    return core::make_error(core::Errc::kInvalidArgument,
+                            "address '" + std::string(text) + "': " + why);
+  };
+  const auto sep = text.rfind(':');
+  if (sep == std::string_view::npos) return bad("no port (expected host:port, IPv6 as [addr]:port)");
+  std::string_view host = text.substr(0, sep);
+  const std::string_view port_text = text.substr(sep + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return bad("host is not a numeric IP address");
+  unsigned port = 0;
+  auto [ptr, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const unsigned min_port = allow_any_port ? 0 : 1;
+  if (perr != std::errc() || ptr != port_text.data() + port_text.size() || port < min_port || port > 65535) {
+    return bad(allow_any_port ? "port must be 0-65535" : "port must be 1-65535");
+  }
+  return HostPort{addr.to_string(), static_cast<std::uint16_t>(port)};
+}
+
 core::Result<PeerContact> PeerContact::parse(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return core::make_error(core::Errc::kInvalidArgument,
@@ -40,26 +62,14 @@ core::Result<PeerContact> PeerContact::parse(std::string_view text) {
                                 " (expected host:port:static-key, IPv6 as [addr]:port:key)");
   };
   const auto key_sep = text.rfind(':');
-  if (key_sep == std::string_view::npos) return bad("no static key");
-  const auto port_sep = text.rfind(':', key_sep - 1);
-  if (key_sep == 0 || port_sep == std::string_view::npos) return bad("no port");
-  std::string_view host = text.substr(0, port_sep);
-  std::string_view port_text = text.substr(port_sep + 1, key_sep - port_sep - 1);
-  std::string_view key_text = text.substr(key_sep + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  PeerContact c;
-  boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return bad("host is not a numeric IP address");
-  c.host = addr.to_string();
-  unsigned port = 0;
-  auto [ptr, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (perr != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-    return bad("port must be 1-65535");
-  }
-  c.port = static_cast<std::uint16_t>(port);
-  auto key = core::from_base32(key_text);
+  if (key_sep == std::string_view::npos || key_sep == 0) return bad("no static key");
+  auto hp = parse_host_port(text.substr(0, key_sep), false);
+  if (!hp) return bad(hp.error().context.substr(hp.error().context.find(": ") + 2));
+  auto key = core::from_base32(text.substr(key_sep + 1));
   if (!key || key->size() != 32) return bad("static key must be 52 base32 characters");
+  PeerContact c;
+  c.host = hp->host;
+  c.port = hp->port;
   std::memcpy(c.static_key.data(), key->data(), 32);
   return c;
 }

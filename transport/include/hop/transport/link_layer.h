@@ -28,6 +28,13 @@ struct PeerContact {
   std::string address() const;  // "host:port" / "[v6]:port"
 };
 
+// "host:port" or "[v6]:port" with a numeric host; port 0 only when `allow_any_port` (listeners).
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+core::Result<HostPort> parse_host_port(std::string_view text, bool allow_any_port);
+
 enum class LinkDirection : std::uint8_t { kInbound, kOutbound };
 
 // Why a link ended (also sent to the peer in a Close block and counted).

@@ -1,0 +1,180 @@
+// The hopline binary as an operator runs it: real processes, real files, loopback only,
+// every wait bounded.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/hopline-cli-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path path;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A child process running hopline with its stdout+stderr in `out`.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const fs::path& out) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      std::string bin = HOP_BINARY;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() {
+    if (!exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // Exit code, or nullopt if still running after `limit` (then it is killed by the destructor).
+  std::optional<int> wait(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+int run(const std::vector<std::string>& args, const fs::path& out) {
+  Process p(args, out);
+  return p.wait(30s).value_or(-1);
+}
+
+// Polls `file` until it contains `needle`; returns the text after it up to the line end.
+std::optional<std::string> wait_for_line(const fs::path& file, const std::string& needle,
+                                         std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = slurp(file);
+    if (auto at = text.find(needle); at != std::string::npos) {
+      const auto start = at + needle.size();
+      return text.substr(start, text.find('\n', start) - start);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+TEST(Cli, KeygenWritesAPrivateKeyAndRefusesToReplaceIt) {
+  TempDir dir;
+  const auto out = dir.path / "out.txt";
+  ASSERT_EQ(run({"keygen", "--out", (dir.path / "keys").string()}, out), 0) << slurp(out);
+  EXPECT_NE(slurp(out).find("router hash: "), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path / "keys" / "identity.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(run({"keygen", "--out", (dir.path / "keys").string()}, out), 1);
+  EXPECT_NE(slurp(out).find("already exists"), std::string::npos);
+}
+
+TEST(Cli, BadConfigAndArgumentsAreClearErrors) {
+  TempDir dir;
+  const auto conf = dir.path / "node.conf";
+  std::ofstream(conf) << "[links]\nhard_limt = 10\n";
+  const auto out = dir.path / "out.txt";
+  EXPECT_EQ(run({"node", "--config", conf.string()}, out), 1);
+  EXPECT_NE(slurp(out).find("node.conf:2: unknown config key 'links.hard_limt'"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"node", "--listen"}, out), 2);
+  EXPECT_EQ(run({"frobnicate"}, out), 2);
+  EXPECT_NE(slurp(out).find("unknown command"), std::string::npos);
+}
+
+TEST(Cli, AWorldReadableKeyFileIsRefused) {
+  TempDir dir;
+  const auto out = dir.path / "out.txt";
+  ASSERT_EQ(run({"keygen", "--out", dir.path.string()}, out), 0);
+  ::chmod((dir.path / "identity.key").c_str(), 0644);
+  EXPECT_EQ(run({"node", "--data_dir", dir.path.string(), "--listen", "127.12.0.1:0"}, out), 1);
+  EXPECT_NE(slurp(out).find("chmod 600"), std::string::npos) << slurp(out);
+}
+
+TEST(Cli, TwoNodeProcessesLinkThroughASeedFileAndStopOnSigterm) {
+  TempDir dir;
+  const auto log_a = dir.path / "a.log";
+  const auto log_b = dir.path / "b.log";
+  Process a({"node", "--data_dir", (dir.path / "a").string(), "--listen", "127.11.0.1:0",
+             "--log.file", log_a.string()},
+            dir.path / "a.out");
+  auto seed = wait_for_line(log_a, "seed line for this node: ");
+  ASSERT_TRUE(seed.has_value()) << slurp(log_a) << slurp(dir.path / "a.out");
+  std::ofstream(dir.path / "seeds.txt") << "# node a\n" << *seed << "\n";
+  Process b({"node", "--data_dir", (dir.path / "b").string(), "--listen", "127.12.0.1:0",
+             "--seed_file", (dir.path / "seeds.txt").string(), "--log.file", log_b.string()},
+            dir.path / "b.out");
+  auto up_b = wait_for_line(log_b, "link up: peer ");
+  ASSERT_TRUE(up_b.has_value()) << slurp(log_b);
+  EXPECT_NE(up_b->find("outbound"), std::string::npos);
+  EXPECT_NE(up_b->find("rtt"), std::string::npos);
+  auto up_a = wait_for_line(log_a, "link up: peer ");
+  ASSERT_TRUE(up_a.has_value());
+  EXPECT_NE(up_a->find("127.12.0.1"), std::string::npos) << "b dials from its own address";
+
+  b.signal(SIGTERM);
+  EXPECT_EQ(b.wait(10s), 0);
+  EXPECT_NE(slurp(log_b).find("node stopped"), std::string::npos);
+  // a hears that b left.
+  EXPECT_TRUE(wait_for_line(log_a, "link down: peer ").has_value());
+  a.signal(SIGINT);
+  EXPECT_EQ(a.wait(10s), 0);
+}
+
+TEST(Cli, TestnetDemoFormsAFullMesh) {
+  TempDir dir;
+  const auto out = dir.path / "out.txt";
+  EXPECT_EQ(run({"testnet", "--nodes", "3", "--duration", "3s", "--dir", dir.path.string(),
+                 "--log-level", "warn"},
+                out),
+            0)
+      << slurp(out);
+  EXPECT_NE(slurp(out).find("full mesh formed"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir.path / "seeds.txt"));
+}
+
+}  // namespace
