@@ -89,8 +89,9 @@ PeerContact LinkManager::local_contact() const {
 void LinkManager::do_accept() {
   if (stopping_ || !acceptor_.is_open()) return;
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (stopping_) return;
+    // Checked before touching `this`: an aborted accept may complete after we are destroyed.
     if (ec == asio::error::operation_aborted) return;
+    if (stopping_) return;
     if (ec) {
       // Accept errors never stop the listener: count, log at a limited rate, retry shortly.
       ++counters_.accept_errors;
