@@ -38,7 +38,10 @@ NetDb::NetDb(core::Runtime& runtime, transport::LinkLayer& links, const core::Id
   lookup_timer_ = runtime_.make_timer([this] { on_lookup_tick(); });
 }
 
-NetDb::~NetDb() { stop(); }
+NetDb::~NetDb() {
+  *alive_ = false;
+  stop();
+}
 
 void NetDb::arm_publish() { publish_timer_->arm(runtime_.now() + config_.publish_interval); }
 
@@ -121,9 +124,11 @@ const SignedRouterInfo* NetDb::accept(core::ByteView wire, std::optional<core::R
   if (hash == identity_.hash()) return local_ ? &*local_ : nullptr;  // only we speak for us
   auto it = records_.find(hash);
   if (it != records_.end() && it->second.info.published >= verified->info.published) return &it->second;
+  const bool new_floodfill = verified->info.floodfill && (it == records_.end() || !it->second.info.floodfill);
   auto& slot = records_[hash];
   slot = std::move(*verified);
   if (on_record_) on_record_(slot);
+  if (new_floodfill) schedule_publish();  // it may be one of the K closest to our key
   return &slot;
 }
 
@@ -144,6 +149,16 @@ void NetDb::send(const core::RouterHash& to, const NetDbMessage& msg) {
   if (auto contact = record->info.contact()) {
     (void)links_.send_to(*contact, transport::BlockType::kMessage, block);
   }
+}
+
+void NetDb::schedule_publish() {
+  if (!running_ || publish_posted_) return;
+  publish_posted_ = true;  // a burst of new floodfills costs one publish
+  runtime_.post([this, alive = alive_] {
+    if (!*alive) return;
+    publish_posted_ = false;
+    if (running_) publish();
+  });
 }
 
 void NetDb::publish() {

@@ -52,6 +52,9 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"links.ping_interval", "30s", "how often each link is pinged to measure RTT"},
       {"links.ping_timeout", "20s", "a ping unanswered this long closes the link"},
       {"links.max_queued_bytes", "4194304", "bytes a link queues for sending before backpressure"},
+      {"netdb.floodfill", "false", "serve the floodfill DHT: store and answer for others' records"},
+      {"netdb.bandwidth_kbps", "1024", "shared bandwidth (KB/s) advertised in our RouterInfo"},
+      {"netdb.region", "(empty)", "country or region hint advertised in our RouterInfo, e.g. DE"},
   };
   return keys;
 }
@@ -183,6 +186,22 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          c.link.max_queued_bytes = *v;
          return {};
        }},
+      {"netdb.floodfill", [&](auto& k, auto& e) -> core::Status {
+         if (e.value != "true" && e.value != "false") return bad_value(k, e, "true or false");
+         c.floodfill = e.value == "true";
+         return {};
+       }},
+      {"netdb.bandwidth_kbps", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::uint32_t>(k, e, 0, 10'000'000);
+         if (!v) return v.error();
+         c.bandwidth_kbps = *v;
+         return {};
+       }},
+      {"netdb.region", [&](auto& k, auto& e) -> core::Status {
+         if (e.value.size() > netdb::kMaxRegionLength) return bad_value(k, e, "at most 32 characters");
+         c.region = e.value;
+         return {};
+       }},
       {"links.handshake_timeout", duration_into(c.link.handshake_timeout)},
       {"links.idle_timeout", duration_into(c.link.idle_timeout)},
       {"links.ping_interval", duration_into(c.link.ping_interval)},
@@ -204,6 +223,13 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   }
   if (auto st = core::check_log_level(c.log.level); !st) return st.error();
   return c;
+}
+
+netdb::NetDbConfig NodeConfig::netdb() const {
+  netdb::NetDbConfig n;
+  n.network_id = network_id;
+  n.floodfill = floodfill;
+  return n;
 }
 
 transport::LinkManagerConfig NodeConfig::link_manager() const {

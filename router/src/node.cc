@@ -40,6 +40,7 @@ Node::Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identit
       links_(std::make_unique<transport::LinkManager>(runtime_, identity_, config_.link_manager())),
       seeds_(std::move(seeds), runtime.now()) {
   links_->set_events(this);
+  netdb_ = std::make_unique<netdb::NetDb>(runtime_, *links_, identity_, config_.netdb());
   seed_timer_ = runtime_.make_timer([this] { on_seed_timer(); });
 }
 
@@ -67,12 +68,19 @@ core::Status Node::start() {
   spdlog::info("node {} listening on {} (network {}), {} seed(s)", identity_.hash().to_string(),
                contact().address(), config_.network_id, seeds_.size());
   spdlog::info("seed line for this node: {}", contact().to_string());
+  netdb::RouterInfo info;
+  info.addresses = {{"tcp", contact().host, contact().port}};
+  info.bandwidth_kbps = config_.bandwidth_kbps;
+  info.region = config_.region;
+  netdb_->set_local_info(std::move(info));
+  netdb_->start();
   on_seed_timer();
   return {};
 }
 
 void Node::stop() {
   seed_timer_->cancel();
+  netdb_->stop();
   links_->stop();
 }
 
@@ -93,7 +101,13 @@ void Node::on_seed_timer() {
 
 void Node::on_link_up(const transport::LinkInfo& link) {
   linked_static_keys_[link.peer] = link.peer_static_key;
-  seeds_.on_linked(link.peer_static_key);
+  if (seeds_.on_linked(link.peer_static_key) && !netdb_->find(link.peer)) {
+    // A host:port:key seed: ask it for its RouterInfo, our way into the NetDB.
+    transport::PeerContact seed;
+    seed.static_key = link.peer_static_key;
+    seed.hash = link.peer;
+    netdb_->bootstrap_from(seed);
+  }
   spdlog::info("link up: peer {} at {} ({}), rtt {}", link.peer.short_string(), link.remote_address,
                link.direction == transport::LinkDirection::kInbound ? "inbound" : "outbound",
                format_rtt(link.rtt));
@@ -110,7 +124,11 @@ void Node::on_link_down(const core::RouterHash& peer, transport::CloseReason rea
 }
 
 void Node::on_block(const core::RouterHash& peer, transport::BlockType type, core::ByteView body) {
-  // Nothing above the link layer consumes blocks yet (the NetDB issue adds the first).
+  // kMessage blocks start with a service byte; the NetDB is the only service so far.
+  if (type == transport::BlockType::kMessage && !body.empty() && body[0] == netdb::kNetDbService) {
+    netdb_->on_message(peer, body);
+    return;
+  }
   spdlog::debug("block type {} of {} bytes from {} ignored", static_cast<int>(type), body.size(),
                 peer.short_string());
 }

@@ -25,11 +25,12 @@ SeedDialer::Seed* SeedDialer::find(const core::crypto::Key32& static_key) {
   return it == seeds_.end() ? nullptr : &*it;
 }
 
-void SeedDialer::on_linked(const core::crypto::Key32& static_key) {
-  if (Seed* s = find(static_key)) {
-    s->state = State::kLinked;
-    s->backoff = kInitialBackoff;
-  }
+bool SeedDialer::on_linked(const core::crypto::Key32& static_key) {
+  Seed* s = find(static_key);
+  if (!s) return false;
+  s->state = State::kLinked;
+  s->backoff = kInitialBackoff;
+  return true;
 }
 
 void SeedDialer::on_failed(const core::crypto::Key32& static_key, core::TimePoint now) {

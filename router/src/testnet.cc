@@ -21,6 +21,7 @@ core::Result<std::unique_ptr<Testnet>> Testnet::create(core::AsioRuntime& runtim
     config.listen_host = "127." + std::to_string(i) + ".0.1";
     config.listen_port = 0;
     config.log.level = options.log_level;
+    config.floodfill = i <= 3;  // the first three nodes serve the floodfill DHT
     auto node = Node::create(runtime, std::move(config), {});
     if (!node) return node.error().wrap("testnet node " + std::to_string(i));
     net->nodes_.push_back(std::move(*node));
@@ -56,8 +57,8 @@ std::size_t Testnet::links_up() const {
 }
 
 std::string Testnet::report() const {
-  std::string out = fmt::format("{:<6} {:<10} {:<22} {:>5}  {}\n", "node", "hash", "address",
-                                "links", "peers (rtt)");
+  std::string out = fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5}  {}\n", "node", "hash", "address",
+                                "netdb", "links", "peers (rtt)");
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = *nodes_[i];
     std::string peers;
@@ -65,11 +66,18 @@ std::string Testnet::report() const {
       const double ms = link.rtt ? std::chrono::duration<double, std::milli>(*link.rtt).count() : -1;
       peers += fmt::format("{}({:.2f}ms) ", link.peer.short_string(), ms);
     }
-    out += fmt::format("{:<6} {:<10} {:<22} {:>5}  {}\n", "node" + std::to_string(i + 1),
-                       node.identity().hash().short_string(), node.contact().address(),
-                       node.links().links().size(), peers);
+    const std::string name = "node" + std::to_string(i + 1) + (node.config().floodfill ? "*" : "");
+    out += fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5}  {}\n", name, node.identity().hash().short_string(),
+                       node.contact().address(), node.netdb().size(), node.links().links().size(), peers);
   }
+  out += "(* floodfill; netdb = RouterInfos known, including its own)\n";
   return out;
+}
+
+std::size_t Testnet::netdb_known() const {
+  std::size_t n = 0;
+  for (const auto& node : nodes_) n += node->netdb().size();
+  return n;
 }
 
 }  // namespace hop::router

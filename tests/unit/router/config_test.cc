@@ -71,6 +71,10 @@ TEST(Config, RefusesUnknownKeysDuplicatesAndInconsistentLimits) {
   ASSERT_TRUE(apply_overrides(listen, {"--listen=localhost:80"}).ok());
   EXPECT_FALSE(build_node_config(listen).ok());
 
+  ConfigMap floodfill;
+  ASSERT_TRUE(apply_overrides(floodfill, {"--netdb.floodfill=yes"}).ok());
+  EXPECT_FALSE(build_node_config(floodfill).ok());
+
   ConfigMap flag;
   EXPECT_FALSE(apply_overrides(flag, {"--links.hard_limit"}).ok()) << "a flag without its value";
   EXPECT_FALSE(apply_overrides(flag, {"stray"}).ok());
@@ -93,7 +97,8 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"network_id", "3"}, {"data_dir", "/tmp/x"}, {"listen", "127.0.0.1:1"}, {"seed_file", "s.txt"},
       {"log.level", "warn"}, {"log.file", "/tmp/l"}, {"links.hard_limit", "10"}, {"links.soft_limit", "5"},
       {"links.handshake_timeout", "1s"}, {"links.idle_timeout", "1m"}, {"links.ping_interval", "9s"},
-      {"links.ping_timeout", "3s"}, {"links.max_queued_bytes", "100000"}};
+      {"links.ping_timeout", "3s"}, {"links.max_queued_bytes", "100000"}, {"netdb.floodfill", "true"},
+      {"netdb.bandwidth_kbps", "256"}, {"netdb.region", "DE"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;

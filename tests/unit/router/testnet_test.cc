@@ -34,6 +34,9 @@ TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
     ASSERT_TRUE((*net)->start().ok());
     EXPECT_TRUE(hop::test::run_until(io, [&] { return (*net)->links_up() == 12; }, 10s))
         << (*net)->report();
+    // Seeds answer with their RouterInfo, publishing floods it: every node knows every node.
+    EXPECT_TRUE(hop::test::run_until(io, [&] { return (*net)->netdb_known() == 16; }, 10s))
+        << (*net)->report();
     EXPECT_NE((*net)->report().find("127.4.0.1"), std::string::npos);
     std::vector<core::RouterHash> now;
     for (const auto& node : (*net)->nodes()) now.push_back(node->identity().hash());

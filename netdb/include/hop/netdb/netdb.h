@@ -5,6 +5,7 @@
 //   publish   every publish_interval: our RouterInfo to the K floodfills closest to our key
 //   explore   every explore_interval: an exploratory lookup of a random key
 //   lookups   every kLookupTick while lookups run: query timeouts, next queries, deadlines
+// Also: a publish is posted (once per burst) whenever a new floodfill is learned.
 // Thread affinity: the node's network thread (the LinkLayer's).
 #pragma once
 
@@ -98,6 +99,7 @@ class NetDb {
                                                    const std::set<core::RouterHash>& skip) const;
   void send(const core::RouterHash& to, const NetDbMessage& msg);
   void publish();
+  void schedule_publish();
   void explore();
   std::uint64_t start_lookup(Lookup lookup);
   void advance(std::uint64_t id);
@@ -120,6 +122,8 @@ class NetDb {
   std::unique_ptr<core::Timer> explore_timer_;
   std::unique_ptr<core::Timer> lookup_timer_;
   bool running_ = false;
+  bool publish_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted calls
 };
 
 }  // namespace hop::netdb

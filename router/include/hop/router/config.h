@@ -12,6 +12,7 @@
 
 #include "hop/core/log.h"
 #include "hop/core/result.h"
+#include "hop/netdb/netdb.h"
 #include "hop/transport/link_manager.h"
 
 namespace hop::router {
@@ -25,8 +26,12 @@ struct NodeConfig {
   core::LogConfig log;
   transport::LinkSettings link;
   transport::LinkLimits limits;
+  bool floodfill = false;
+  std::uint32_t bandwidth_kbps = 1024;  // shared bandwidth advertised in our RouterInfo
+  std::string region;                   // country/region hint advertised in our RouterInfo
 
   transport::LinkManagerConfig link_manager() const;
+  netdb::NetDbConfig netdb() const;
 };
 
 // Raw key/value pairs with where each came from, for error messages.

@@ -10,6 +10,7 @@
 #include "hop/core/identity.h"
 #include "hop/router/config.h"
 #include "hop/router/seed_dialer.h"
+#include "hop/netdb/netdb.h"
 #include "hop/transport/link_manager.h"
 
 namespace hop::router {
@@ -38,6 +39,8 @@ class Node final : private transport::LinkEvents {
   transport::LinkManager& links() { return *links_; }
   const transport::LinkManager& links() const { return *links_; }
   transport::PeerContact contact() const { return links_->local_contact(); }
+  netdb::NetDb& netdb() { return *netdb_; }
+  const netdb::NetDb& netdb() const { return *netdb_; }
 
  private:
   Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identity,
@@ -55,6 +58,7 @@ class Node final : private transport::LinkEvents {
   NodeConfig config_;
   core::Identity identity_;
   std::unique_ptr<transport::LinkManager> links_;
+  std::unique_ptr<netdb::NetDb> netdb_;
   SeedDialer seeds_;
   std::unique_ptr<core::Timer> seed_timer_;  // redials seeds that are due; every second
   std::unordered_map<core::RouterHash, core::crypto::Key32> linked_static_keys_;

@@ -19,7 +19,8 @@ class SeedDialer {
 
   // Seeds due for a dial now (not linked, backoff elapsed); marks them as dialing.
   std::vector<transport::PeerContact> due(core::TimePoint now);
-  void on_linked(const core::crypto::Key32& static_key);
+  // Returns true when the key is one of our seeds.
+  bool on_linked(const core::crypto::Key32& static_key);
   // A dial failed or a link went down: next attempt after the current backoff, which doubles.
   void on_failed(const core::crypto::Key32& static_key, core::TimePoint now);
   std::optional<core::TimePoint> next_deadline() const;
