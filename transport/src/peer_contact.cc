@@ -63,10 +63,10 @@ core::Result<PeerContact> PeerContact::parse(std::string_view text) {
   };
   const auto key_sep = text.rfind(':');
   if (key_sep == std::string_view::npos || key_sep == 0) return bad("no static key");
-  auto hp = parse_host_port(text.substr(0, key_sep), false);
-  if (!hp) return bad(hp.error().context.substr(hp.error().context.find(": ") + 2));
   auto key = core::from_base32(text.substr(key_sep + 1));
   if (!key || key->size() != 32) return bad("static key must be 52 base32 characters");
+  auto hp = parse_host_port(text.substr(0, key_sep), false);
+  if (!hp) return bad(hp.error().context.substr(hp.error().context.find(": ") + 2));
   PeerContact c;
   c.host = hp->host;
   c.port = hp->port;
