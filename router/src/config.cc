@@ -5,6 +5,7 @@
 
 #include "hop/core/errors.h"
 #include "hop/core/files.h"
+#include "text_lines.h"
 
 namespace hop::router {
 namespace {
@@ -76,35 +77,25 @@ core::Result<core::Duration> parse_duration(std::string_view text) {
 core::Result<ConfigMap> parse_config_text(std::string_view text, const std::string& origin) {
   ConfigMap map;
   std::string section;
-  int line_no = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    ++line_no;
+  auto st = for_each_content_line(text, [&](int line_no, std::string_view line) -> core::Status {
     const std::string where = origin + ":" + std::to_string(line_no);
-    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    line = trim(line);
-    if (line.empty()) continue;
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) {
         return core::make_error(Errc::kInvalidArgument, where + ": malformed section header");
       }
       section = std::string(trim(line.substr(1, line.size() - 2)));
-      continue;
+      return {};
     }
     const auto eq = line.find('=');
-    if (eq == std::string_view::npos) {
-      return core::make_error(Errc::kInvalidArgument, where + ": expected 'key = value'");
-    }
+    if (eq == std::string_view::npos) return core::make_error(Errc::kInvalidArgument, where + ": expected 'key = value'");
     std::string key(trim(line.substr(0, eq)));
     if (key.empty()) return core::make_error(Errc::kInvalidArgument, where + ": empty key");
     if (!section.empty()) key = section + "." + key;
-    if (map.count(key)) {
-      return core::make_error(Errc::kInvalidArgument, where + ": " + key + " is set twice");
-    }
+    if (map.count(key)) return core::make_error(Errc::kInvalidArgument, where + ": " + key + " is set twice");
     map[key] = {std::string(trim(line.substr(eq + 1))), where};
-  }
+    return {};
+  });
+  if (!st) return st.error();
   return map;
 }
 
