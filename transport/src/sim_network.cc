@@ -298,7 +298,8 @@ void SimNetwork::kill(const core::RouterHash& node) {
   n->dials_.clear();
   auto links = std::move(n->links_);
   n->links_.clear();
-  for (auto& [peer, link] : links) {
+  for (auto& entry : links) {
+    const core::RouterHash peer = entry.first;  // clang 14 cannot capture structured bindings
     at(runtime_.now() + props(node, peer).latency, [this, peer, node] {
       SimLinkLayer* other = by_hash(peer);
       if (other && other->links_.erase(node)) other->emit_down(node, CloseReason::kPeerClosed, "connection closed by peer");
