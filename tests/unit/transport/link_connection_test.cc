@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "hop/transport/errors.h"
+#include "hop/transport/link_control.h"
 
 namespace hop::transport {
 namespace {
@@ -135,6 +136,14 @@ TEST_F(LinkPair, CloseTellsThePeerWhy) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(close_reason_for(st.error()), CloseReason::kPeerClosed);
   EXPECT_NE(st.error().message().find("evicted"), std::string::npos) << st.error().message();
+}
+
+TEST(LinkControl, ACloseDetailCutInsideAUtf8CharacterStillParses) {
+  std::string detail(199, 'x');
+  detail += "\xc3\xa9";  // 'é' straddles the 200-byte cut
+  auto decoded = decode_link_control(encode_link_control(CloseMsg{7, detail}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  EXPECT_EQ(std::get<CloseMsg>(*decoded).detail.size(), kMaxCloseDetail);
 }
 
 TEST_F(LinkPair, TamperedFrameIsAProtocolError) {
