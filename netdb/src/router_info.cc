@@ -1,6 +1,5 @@
 #include "hop/netdb/router_info.h"
 
-#include <boost/asio/ip/address.hpp>
 #include <cstring>
 
 #include "hop/netdb/constants.h"
@@ -117,12 +116,11 @@ core::Result<SignedRouterInfo> verify_router_info(core::ByteView wire, const Ver
     return refuse(Refusal::kMalformed, refusal, "too many addresses or region too long");
   }
   for (const auto& pa : body.addresses()) {
-    boost::system::error_code ec;
-    auto addr = boost::asio::ip::make_address(pa.host(), ec);
-    if (ec || pa.port() == 0 || pa.port() > 65535 || pa.transport().size() > 16) {
+    auto addr = transport::parse_ip(pa.host());
+    if (!addr || pa.port() == 0 || pa.port() > 65535 || pa.transport().size() > 16) {
       return refuse(Refusal::kMalformed, refusal, "bad address");
     }
-    info.addresses.push_back({pa.transport(), addr.to_string(), static_cast<std::uint16_t>(pa.port())});
+    info.addresses.push_back({pa.transport(), *addr, static_cast<std::uint16_t>(pa.port())});
   }
   if (stated != info.hash()) return refuse(Refusal::kHashMismatch, refusal, "stated hash is not the keys' hash");
   if (context.expected_hash && *context.expected_hash != stated) {

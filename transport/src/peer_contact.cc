@@ -33,6 +33,19 @@ std::string PeerContact::address() const {
 
 std::string PeerContact::to_string() const { return address() + ":" + core::to_base32(static_key); }
 
+std::optional<std::string> parse_ip(std::string_view text) {
+  if (text.empty() || text.size() > 45) return std::nullopt;  // 45: the longest IPv6 text form
+  for (char c : text) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                    c == '.' || c == ':';
+    if (!ok) return std::nullopt;
+  }
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(std::string(text), ec);
+  if (ec) return std::nullopt;
+  return addr.to_string();
+}
+
 core::Result<HostPort> parse_host_port(std::string_view text, bool allow_any_port) {
   auto bad = [&](const std::string& why) {
     return core::make_error(core::Errc::kInvalidArgument,
@@ -43,16 +56,15 @@ core::Result<HostPort> parse_host_port(std::string_view text, bool allow_any_por
   std::string_view host = text.substr(0, sep);
   const std::string_view port_text = text.substr(sep + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return bad("host is not a numeric IP address");
+  auto addr = parse_ip(host);
+  if (!addr) return bad("host is not a numeric IP address");
   unsigned port = 0;
   auto [ptr, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   const unsigned min_port = allow_any_port ? 0 : 1;
   if (perr != std::errc() || ptr != port_text.data() + port_text.size() || port < min_port || port > 65535) {
     return bad(allow_any_port ? "port must be 0-65535" : "port must be 1-65535");
   }
-  return HostPort{addr.to_string(), static_cast<std::uint16_t>(port)};
+  return HostPort{*addr, static_cast<std::uint16_t>(port)};
 }
 
 core::Result<PeerContact> PeerContact::parse(std::string_view text) {

@@ -40,6 +40,15 @@ TEST(PeerContact, ErrorsSayWhatIsExpected) {
   }
 }
 
+TEST(ParseIp, OnlyPlainNumericAddresses) {
+  EXPECT_EQ(*parse_ip("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(*parse_ip("0:0:0:0:0:0:0:1"), "::1") << "canonical form";
+  EXPECT_FALSE(parse_ip("::1%1").has_value()) << "scope ids are local to one machine";
+  EXPECT_FALSE(parse_ip(std::string_view("::1\0junk", 9)).has_value()) << "a NUL must not end the parse";
+  EXPECT_FALSE(parse_ip("localhost").has_value());
+  EXPECT_FALSE(parse_ip("").has_value());
+}
+
 TEST(HostPort, ListenersMayAskForAnyPort) {
   EXPECT_EQ(parse_host_port("127.0.0.1:0", true)->port, 0);
   EXPECT_FALSE(parse_host_port("127.0.0.1:0", false).ok());

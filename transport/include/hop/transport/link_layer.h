@@ -28,6 +28,10 @@ struct PeerContact {
   std::string address() const;  // "host:port" / "[v6]:port"
 };
 
+// A numeric IPv4 or IPv6 address in canonical form; refuses names, scope ids ("%eth0") and any
+// character outside hex digits, '.' and ':'.
+std::optional<std::string> parse_ip(std::string_view text);
+
 // "host:port" or "[v6]:port" with a numeric host; port 0 only when `allow_any_port` (listeners).
 struct HostPort {
   std::string host;
