@@ -136,7 +136,7 @@ std::vector<core::RouterHash> NetDb::closest_floodfills(const core::RouterHash& 
                                                         const std::set<core::RouterHash>& skip) const {
   std::vector<core::RouterHash> candidates;
   for (const auto& h : floodfills()) {
-    if (!skip.count(h)) candidates.push_back(h);
+    if (!skip.count(h) && (!usable_ || usable_(h))) candidates.push_back(h);
   }
   return closest(target, candidates, k);
 }
@@ -166,6 +166,7 @@ void NetDb::publish() {
   local_->info.published = runtime_.wall_now();
   local_ = sign_router_info(identity_, local_->info);
   records_[identity_.hash()] = *local_;
+  if (on_record_) on_record_(*local_);
   const auto target = routing_key(identity_.hash(), runtime_.wall_now());
   for (const auto& ff : closest_floodfills(target, config_.replication, {})) {
     send(ff, StoreMsg{identity_.hash(), local_->wire, /*flood=*/true});

@@ -76,8 +76,11 @@ class NetDb {
   std::vector<core::RouterHash> floodfills() const;
   std::size_t size() const { return records_.size(); }
   const NetDbCounters& counters() const { return counters_; }
-  // Called when a record is added or replaced (the node persists it and updates its selection).
+  // Called when a record is added or replaced, our own included each time it is re-signed (the
+  // node persists it and tests the peer).
   void set_on_record(std::function<void(const SignedRouterInfo&)> fn) { on_record_ = std::move(fn); }
+  // Floodfills for which `usable` is false (banned peers) are never asked, stored at or flooded to.
+  void set_peer_filter(std::function<bool(const core::RouterHash&)> usable) { usable_ = std::move(usable); }
 
  private:
   struct Lookup {
@@ -118,6 +121,7 @@ class NetDb {
   std::uint64_t next_lookup_id_;
   NetDbCounters counters_;
   std::function<void(const SignedRouterInfo&)> on_record_;
+  std::function<bool(const core::RouterHash&)> usable_;
   std::unique_ptr<core::Timer> publish_timer_;
   std::unique_ptr<core::Timer> explore_timer_;
   std::unique_ptr<core::Timer> lookup_timer_;
