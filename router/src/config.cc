@@ -41,9 +41,9 @@ constexpr std::size_t kMaxConfigFile = 1 << 20;
 const std::vector<ConfigKeyDoc>& config_keys() {
   static const std::vector<ConfigKeyDoc> keys = {
       {"network_id", "1", "overlay id; nodes with different ids never link"},
-      {"data_dir", "hopline-data", "directory for identity.key and later the NetDB"},
+      {"data_dir", "hopline-data", "directory for identity.key and netdb.sqlite (routers, profiles, bans)"},
       {"listen", "127.0.0.1:7100", "address:port the link listener binds ([v6]:port for IPv6)"},
-      {"seed_file", "(none)", "file of host:port:static-key lines to link to at start"},
+      {"seed_file", "(none)", "seeds: host:port:static-key lines, or routerinfo:BASE32 lines from hopline netdb export"},
       {"log.level", "info", "trace, debug, info, warn, error, critical or off"},
       {"log.file", "(stdout)", "log to this file instead of stdout"},
       {"links.hard_limit", "1500", "most connections; inbound ones beyond are refused"},
@@ -56,6 +56,16 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"netdb.floodfill", "false", "serve the floodfill DHT: store and answer for others' records"},
       {"netdb.bandwidth_kbps", "1024", "shared bandwidth (KB/s) advertised in our RouterInfo"},
       {"netdb.region", "(empty)", "country or region hint advertised in our RouterInfo, e.g. DE"},
+      {"netdb.explore_interval", "30s", "an exploratory lookup of a random key about this often, to find peers"},
+      {"netdb.probe_interval", "2m", "each known peer's reachability is tested about this often (±25%)"},
+      {"netdb.probe_timeout", "15s", "a reachability test without a link by then has failed"},
+      {"netdb.probe_budget", "30", "most reachability tests started per minute"},
+      {"netdb.bandwidth_probe_bytes", "262144", "size of a bandwidth probe burst; 0: no bandwidth probes"},
+      {"netdb.bandwidth_probe_interval", "10m", "each linked peer's bandwidth is measured about this often"},
+      {"netdb.ban_after_failures", "3", "failed reachability tests in a row that ban a peer; 0: never ban"},
+      {"netdb.ban_duration", "24h", "how long a ban lasts; only time lifts it"},
+      {"netdb.min_score", "0.3", "score (0-1) a peer needs to enter the selection pool of tunnel hops"},
+      {"netdb.selection_capacity", "300", "most peers in the selection pool (the best are kept)"},
   };
   return keys;
 }
@@ -193,6 +203,43 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          c.region = e.value;
          return {};
        }},
+      {"netdb.probe_budget", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 100'000);
+         if (!v) return v.error();
+         c.prober.budget_per_minute = *v;
+         return {};
+       }},
+      {"netdb.bandwidth_probe_bytes", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 0, 64u << 20);
+         if (!v) return v.error();
+         c.prober.bandwidth_bytes = *v;
+         return {};
+       }},
+      {"netdb.ban_after_failures", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::uint32_t>(k, e, 0, 1000);
+         if (!v) return v.error();
+         c.bans.failures_before_ban = *v;
+         return {};
+       }},
+      {"netdb.selection_capacity", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
+         if (!v) return v.error();
+         c.selection.capacity = *v;
+         return {};
+       }},
+      {"netdb.min_score", [&](auto& k, auto& e) -> core::Status {
+         double v = -1;
+         const char* end = e.value.data() + e.value.size();
+         auto [ptr, ec] = std::from_chars(e.value.data(), end, v);
+         if (ec != std::errc() || ptr != end || !(v >= 0.0 && v <= 1.0)) return bad_value(k, e, "a number from 0 to 1");
+         c.selection.min_score = v;
+         return {};
+       }},
+      {"netdb.probe_interval", duration_into(c.prober.interval)},
+      {"netdb.explore_interval", duration_into(c.explore_interval)},
+      {"netdb.probe_timeout", duration_into(c.prober.probe_timeout)},
+      {"netdb.bandwidth_probe_interval", duration_into(c.prober.bandwidth_interval)},
+      {"netdb.ban_duration", duration_into(c.bans.duration)},
       {"links.handshake_timeout", duration_into(c.link.handshake_timeout)},
       {"links.idle_timeout", duration_into(c.link.idle_timeout)},
       {"links.ping_interval", duration_into(c.link.ping_interval)},
@@ -220,6 +267,7 @@ netdb::NetDbConfig NodeConfig::netdb() const {
   netdb::NetDbConfig n;
   n.network_id = network_id;
   n.floodfill = floodfill;
+  n.explore_interval = explore_interval;
   return n;
 }
 

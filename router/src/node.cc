@@ -3,22 +3,34 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <ctime>
+
 #include "hop/core/errors.h"
-#include "hop/router/seed_file.h"
+#include "hop/router/data_dir.h"
+#include "hop/router/store_thread.h"
 
 namespace hop::router {
 
 namespace {
-constexpr auto kSeedTimerInterval = std::chrono::seconds(1);
+constexpr auto kHousekeepingInterval = std::chrono::seconds(1);
 
 std::string format_rtt(const std::optional<core::Duration>& rtt) {
   if (!rtt) return "unknown";
   return fmt::format("{:.2f} ms", std::chrono::duration<double, std::milli>(*rtt).count());
 }
+
+std::string format_wall(core::WallTime t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
 }  // namespace
 
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir) {
-  const auto path = data_dir / "identity.key";
+  const auto path = identity_file(data_dir);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return core::Identity::load(path);
   std::filesystem::create_directories(data_dir, ec);
@@ -32,22 +44,60 @@ core::Result<core::Identity> load_or_create_identity(const std::filesystem::path
   return id;
 }
 
-Node::Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identity,
-           std::vector<transport::PeerContact> seeds)
+Node::Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identity, Seeds seeds,
+           std::unique_ptr<StoreThread> store)
     : runtime_(runtime),
       config_(std::move(config)),
       identity_(std::move(identity)),
+      store_(std::move(store)),
       links_(std::make_unique<transport::LinkManager>(runtime_, identity_, config_.link_manager())),
-      seeds_(std::move(seeds), runtime.now()) {
+      peers_(config_.bans, config_.selection),
+      seeds_(std::move(seeds.contacts), runtime.now()),
+      seed_router_infos_(std::move(seeds.router_infos)) {
   links_->set_events(this);
   netdb_ = std::make_unique<netdb::NetDb>(runtime_, *links_, identity_, config_.netdb());
-  seed_timer_ = runtime_.make_timer([this] { on_seed_timer(); });
+  netdb_->set_on_record([this](const netdb::SignedRouterInfo& r) { on_record(r); });
+  netdb_->set_peer_filter([this](const core::RouterHash& h) { return !is_banned(h); });
+  auto contact_of = [this](const core::RouterHash& h) -> std::optional<transport::PeerContact> {
+    const auto* record = netdb_->find(h);
+    return record ? record->info.contact() : std::nullopt;
+  };
+  netdb::ProbeSink& sink = *this;  // a private base: converted here, inside the class
+  prober_ = std::make_unique<netdb::Prober>(runtime_, *links_, contact_of, sink, config_.prober);
+  peers_.set_observer(this);
+  housekeeping_timer_ = runtime_.make_timer([this] { on_housekeeping(); });
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+  // store_ is destroyed last among the members that post to it; its destructor drains the queue.
+}
+
+core::Result<std::pair<std::unique_ptr<StoreThread>, Node::Loaded>> Node::open_store(const NodeConfig& config) {
+  auto store = netdb::NetDbStore::open(netdb_file(config.data_dir));
+  if (!store) return store.error();
+  Loaded loaded;
+  std::size_t skipped_routers = 0, skipped_profiles = 0, skipped_bans = 0;
+  auto routers = store->load_routers(&skipped_routers);
+  if (!routers) return routers.error();
+  auto profiles = store->load_profiles(&skipped_profiles);
+  if (!profiles) return profiles.error();
+  auto bans = store->load_bans(&skipped_bans);
+  if (!bans) return bans.error();
+  if (skipped_routers + skipped_profiles + skipped_bans > 0) {
+    spdlog::warn("NetDB file {}: skipped {} router, {} profile and {} ban row(s) that do not decode",
+                 store->file().string(), skipped_routers, skipped_profiles, skipped_bans);
+  }
+  spdlog::info("NetDB file {}: {} router(s), {} profile(s), {} ban(s)", store->file().string(),
+               routers->size(), profiles->size(), bans->size());
+  loaded.routers = std::move(*routers);
+  loaded.profiles = std::move(*profiles);
+  loaded.bans = std::move(*bans);
+  return std::pair(std::make_unique<StoreThread>(std::move(*store)), std::move(loaded));
+}
 
 core::Result<std::unique_ptr<Node>> Node::create(core::AsioRuntime& runtime, NodeConfig config) {
-  std::vector<transport::PeerContact> seeds;
+  Seeds seeds;
   if (!config.seed_file.empty()) {
     auto parsed = read_seed_file(config.seed_file);
     if (!parsed) return parsed.error();
@@ -57,57 +107,137 @@ core::Result<std::unique_ptr<Node>> Node::create(core::AsioRuntime& runtime, Nod
 }
 
 core::Result<std::unique_ptr<Node>> Node::create(core::AsioRuntime& runtime, NodeConfig config,
-                                                 std::vector<transport::PeerContact> seeds) {
+                                                 Seeds seeds) {
   auto identity = load_or_create_identity(config.data_dir);
   if (!identity) return identity.error();
-  return std::unique_ptr<Node>(new Node(runtime, std::move(config), std::move(*identity), std::move(seeds)));
+  auto store = open_store(config);
+  if (!store) return store.error();
+  auto& [thread, loaded] = *store;
+  auto node = std::unique_ptr<Node>(
+      new Node(runtime, std::move(config), std::move(*identity), std::move(seeds), std::move(thread)));
+  node->peers_.load(std::move(loaded.profiles), std::move(loaded.bans));
+  node->stored_routers_ = std::move(loaded.routers);
+  return node;
 }
 
 core::Status Node::start() {
   if (auto st = links_->start(); !st) return st;
   spdlog::info("node {} listening on {} (network {}), {} seed(s)", identity_.hash().to_string(),
-               contact().address(), config_.network_id, seeds_.size());
+               contact().address(), config_.network_id, seeds_.size() + seed_router_infos_.size());
   spdlog::info("seed line for this node: {}", contact().to_string());
+  // Bans that ended while the node was down end now; their peers are tested again.
+  peers_.expire_bans(runtime_.wall_now());
+  load_stored_routers();
   netdb::RouterInfo info;
   info.addresses = {{"tcp", contact().host, contact().port}};
   info.bandwidth_kbps = config_.bandwidth_kbps;
   info.region = config_.region;
   netdb_->set_local_info(std::move(info));
+  add_seed_router_infos();
   netdb_->start();
-  on_seed_timer();
+  prober_->start();
+  on_housekeeping();
   return {};
 }
 
+void Node::add_seed_router_infos() {
+  // An exported RouterInfo is a seed like a host:port:key line: it is kept linked, and its
+  // record is already known, so no bootstrap lookup is needed.
+  for (const auto& wire : seed_router_infos_) {
+    auto added = netdb_->add_record(wire);
+    if (!added) {
+      spdlog::warn("seed file {}: a RouterInfo was refused: {}", config_.seed_file.string(),
+                   added.error().message());
+      continue;
+    }
+    if (auto contact = netdb_->find(*added)->info.contact()) seeds_.add(*contact, runtime_.now());
+  }
+  seed_router_infos_ = {};
+}
+
+void Node::load_stored_routers() {
+  std::size_t kept = 0, stale = 0;
+  loading_stored_ = true;  // these are in the store already
+  for (const auto& stored : stored_routers_) {
+    if (stored.hash == identity_.hash()) continue;  // we sign a fresh one
+    if (netdb_->add_record(stored.wire)) {
+      ++kept;
+      continue;
+    }
+    // Expired or otherwise no longer valid: the store keeps only what the NetDB would accept.
+    ++stale;
+    const auto hash = stored.hash;
+    store_->post("removing a stale RouterInfo", [hash](netdb::NetDbStore& s) { return s.remove_router(hash); });
+  }
+  loading_stored_ = false;
+  if (kept + stale > 0) spdlog::info("NetDB: {} stored RouterInfo(s) loaded, {} stale one(s) dropped", kept, stale);
+  stored_routers_ = {};
+}
+
 void Node::stop() {
-  seed_timer_->cancel();
+  housekeeping_timer_->cancel();
+  prober_->stop();
   netdb_->stop();
   links_->stop();
 }
+
+void Node::flush_store() { store_->flush(); }
 
 void Node::set_seeds(std::vector<transport::PeerContact> seeds) {
   seeds_ = SeedDialer(std::move(seeds), runtime_.now());
 }
 
-void Node::on_seed_timer() {
+bool Node::is_banned(const core::RouterHash& peer) const { return peers_.is_banned(peer, runtime_.wall_now()); }
+
+void Node::on_housekeeping() {
   const auto now = runtime_.now();
   for (const auto& contact : seeds_.due(now)) {
+    auto known = seed_hashes_.find(contact.static_key);
+    if (known != seed_hashes_.end() && is_banned(known->second)) {
+      seeds_.on_failed(contact.static_key, now);  // a banned seed is not dialed either
+      continue;
+    }
     if (auto st = links_->connect(contact, {.persistent = true}); !st) {
       spdlog::warn("not dialing seed {}: {}", contact.address(), st.error().message());
       seeds_.on_failed(contact.static_key, now);
     }
   }
-  seed_timer_->arm(now + kSeedTimerInterval);
+  for (const auto& peer : peers_.expire_bans(runtime_.wall_now())) {
+    spdlog::info("ban of peer {} ended; testing it again", peer.short_string());
+  }
+  housekeeping_timer_->arm(now + kHousekeepingInterval);
+}
+
+void Node::on_record(const netdb::SignedRouterInfo& record) {
+  const auto hash = record.info.hash();
+  if (!loading_stored_) store_->post("storing a RouterInfo", [hash, wire = record.wire, published = record.info.published](
+                                           netdb::NetDbStore& s) { return s.put_router(hash, wire, published); });
+  if (hash == identity_.hash()) return;
+  const auto* ban = peers_.ban_of(hash);
+  prober_->add(hash, ban && is_banned(hash) ? std::optional(ban->end) : std::nullopt);
 }
 
 void Node::on_link_up(const transport::LinkInfo& link) {
-  linked_static_keys_[link.peer] = link.peer_static_key;
-  if (seeds_.on_linked(link.peer_static_key) && !netdb_->find(link.peer)) {
-    // A host:port:key seed: ask it for its RouterInfo, our way into the NetDB.
-    transport::PeerContact seed;
-    seed.static_key = link.peer_static_key;
-    seed.hash = link.peer;
-    netdb_->bootstrap_from(seed);
+  if (is_banned(link.peer)) {
+    // Only time lifts a ban: the link is refused and the ban stays as it was.
+    spdlog::info("closing link with banned peer {} at {} (ban ends {})", link.peer.short_string(),
+                 link.remote_address, format_wall(peers_.ban_of(link.peer)->end));
+    links_->disconnect(link.peer);
+    return;
   }
+  linked_static_keys_[link.peer] = link.peer_static_key;
+  if (seeds_.on_linked(link.peer_static_key)) {
+    seed_hashes_[link.peer_static_key] = link.peer;
+    if (!netdb_->find(link.peer)) {
+      // A host:port:key seed: ask it for its RouterInfo, our way into the NetDB.
+      transport::PeerContact seed;
+      seed.static_key = link.peer_static_key;
+      seed.hash = link.peer;
+      netdb_->bootstrap_from(seed);
+    }
+  }
+  peers_.record_seen(link.peer, runtime_.wall_now());
+  prober_->on_link_up(link);
   spdlog::info("link up: peer {} at {} ({}), rtt {}", link.peer.short_string(), link.remote_address,
                link.direction == transport::LinkDirection::kInbound ? "inbound" : "outbound",
                format_rtt(link.rtt));
@@ -117,6 +247,7 @@ void Node::on_link_down(const core::RouterHash& peer, transport::CloseReason rea
                         const std::string& detail) {
   // LinkManager logs the link-down line itself; a seed is redialed after its backoff.
   (void)reason, (void)detail;
+  prober_->on_link_down(peer);
   if (auto it = linked_static_keys_.find(peer); it != linked_static_keys_.end()) {
     seeds_.on_failed(it->second, runtime_.now());
     linked_static_keys_.erase(it);
@@ -124,10 +255,10 @@ void Node::on_link_down(const core::RouterHash& peer, transport::CloseReason rea
 }
 
 void Node::on_block(const core::RouterHash& peer, transport::BlockType type, core::ByteView body) {
-  // kMessage blocks start with a service byte; the NetDB is the only service so far.
-  if (type == transport::BlockType::kMessage && !body.empty() && body[0] == netdb::kNetDbService) {
-    netdb_->on_message(peer, body);
-    return;
+  // kMessage blocks start with a service byte.
+  if (type == transport::BlockType::kMessage && !body.empty()) {
+    if (body[0] == netdb::kNetDbService) return netdb_->on_message(peer, body);
+    if (body[0] == netdb::kProbeService) return prober_->on_message(peer, body);
   }
   spdlog::debug("block type {} of {} bytes from {} ignored", static_cast<int>(type), body.size(),
                 peer.short_string());
@@ -137,6 +268,35 @@ void Node::on_dial_failed(const transport::PeerContact& contact, transport::Clos
                           const std::string& detail) {
   (void)reason, (void)detail;
   seeds_.on_failed(contact.static_key, runtime_.now());
+  prober_->on_dial_failed(contact);
+}
+
+std::optional<core::WallTime> Node::on_probe_result(const core::RouterHash& peer, bool reachable,
+                                                    std::optional<core::Duration> rtt) {
+  peers_.record_reachability(peer, reachable, rtt, runtime_.wall_now());
+  if (!is_banned(peer)) return std::nullopt;
+  return peers_.ban_of(peer)->end;
+}
+
+void Node::on_bandwidth_result(const core::RouterHash& peer, std::uint64_t bytes, core::Duration elapsed) {
+  peers_.record_bandwidth(peer, bytes, elapsed, runtime_.wall_now());
+  spdlog::debug("bandwidth of peer {}: {:.0f} KB/s ({} bytes in {:.1f} ms)", peer.short_string(),
+                peers_.profile(peer)->bandwidth / 1000, bytes,
+                std::chrono::duration<double, std::milli>(elapsed).count());
+}
+
+void Node::on_profile_changed(const core::RouterHash& peer, const netdb::PeerProfile& profile) {
+  store_->post("storing a profile", [peer, profile](netdb::NetDbStore& s) { return s.put_profile(peer, profile); });
+}
+
+void Node::on_banned(const core::RouterHash& peer, const netdb::Ban& ban) {
+  spdlog::warn("banned peer {} until {}: {}", peer.short_string(), format_wall(ban.end), ban.reason);
+  store_->post("storing a ban", [peer, ban](netdb::NetDbStore& s) { return s.put_ban(peer, ban); });
+  links_->disconnect(peer);
+}
+
+void Node::on_ban_ended(const core::RouterHash& peer) {
+  store_->post("removing an ended ban", [peer](netdb::NetDbStore& s) { return s.remove_ban(peer); });
 }
 
 }  // namespace hop::router

@@ -8,6 +8,11 @@ SeedDialer::SeedDialer(std::vector<transport::PeerContact> seeds, core::TimePoin
   for (auto& contact : seeds) seeds_.push_back({std::move(contact), State::kIdle, now, kInitialBackoff});
 }
 
+void SeedDialer::add(transport::PeerContact contact, core::TimePoint now) {
+  if (find(contact.static_key)) return;
+  seeds_.push_back({std::move(contact), State::kIdle, now, kInitialBackoff});
+}
+
 std::vector<transport::PeerContact> SeedDialer::due(core::TimePoint now) {
   std::vector<transport::PeerContact> out;
   for (Seed& s : seeds_) {

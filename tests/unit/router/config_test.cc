@@ -98,7 +98,11 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"log.level", "warn"}, {"log.file", "/tmp/l"}, {"links.hard_limit", "10"}, {"links.soft_limit", "5"},
       {"links.handshake_timeout", "1s"}, {"links.idle_timeout", "1m"}, {"links.ping_interval", "9s"},
       {"links.ping_timeout", "3s"}, {"links.max_queued_bytes", "100000"}, {"netdb.floodfill", "true"},
-      {"netdb.bandwidth_kbps", "256"}, {"netdb.region", "DE"}};
+      {"netdb.bandwidth_kbps", "256"}, {"netdb.region", "DE"}, {"netdb.explore_interval", "5s"},
+      {"netdb.probe_interval", "30s"}, {"netdb.probe_timeout", "5s"}, {"netdb.probe_budget", "60"},
+      {"netdb.bandwidth_probe_bytes", "0"}, {"netdb.bandwidth_probe_interval", "1m"},
+      {"netdb.ban_after_failures", "5"}, {"netdb.ban_duration", "1h"}, {"netdb.min_score", "0.5"},
+      {"netdb.selection_capacity", "50"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;
@@ -106,6 +110,32 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
     EXPECT_TRUE(build_node_config(map).ok()) << k.key;
   }
   EXPECT_EQ(config_keys().size(), samples.size());
+}
+
+TEST(Config, NetDbKeysReachTheProberBansAndSelection) {
+  ConfigMap map;
+  ASSERT_TRUE(apply_overrides(map, {"--netdb.probe_interval=30s", "--netdb.ban_after_failures=5",
+                                    "--netdb.ban_duration=1h", "--netdb.min_score=0.25",
+                                    "--netdb.bandwidth_probe_bytes=0", "--netdb.selection_capacity=7"})
+                  .ok());
+  auto c = build_node_config(map);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->prober.interval, std::chrono::seconds(30));
+  EXPECT_EQ(c->bans.failures_before_ban, 5u);
+  EXPECT_EQ(c->bans.duration, std::chrono::hours(1));
+  EXPECT_DOUBLE_EQ(c->selection.min_score, 0.25);
+  EXPECT_EQ(c->prober.bandwidth_bytes, 0u);
+  EXPECT_EQ(c->selection.capacity, 7u);
+  for (const char* bad : {"--netdb.min_score=1.5", "--netdb.min_score=x", "--netdb.ban_duration=0s",
+                          "--netdb.probe_budget=0"}) {
+    ConfigMap m;
+    ASSERT_TRUE(apply_overrides(m, {bad}).ok());
+    auto r = build_node_config(m);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find(std::string(bad).substr(2, std::string(bad).find('=') - 2)),
+              std::string::npos)
+        << r.error().message();
+  }
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "hop/core/log.h"
 #include "hop/core/result.h"
 #include "hop/netdb/netdb.h"
+#include "hop/netdb/peer_book.h"
+#include "hop/netdb/prober.h"
 #include "hop/transport/link_manager.h"
 
 namespace hop::router {
@@ -29,6 +31,10 @@ struct NodeConfig {
   bool floodfill = false;
   std::uint32_t bandwidth_kbps = 1024;  // shared bandwidth advertised in our RouterInfo
   std::string region;                   // country/region hint advertised in our RouterInfo
+  core::Duration explore_interval = std::chrono::seconds(30);  // NetDB exploration lookups
+  netdb::ProberConfig prober;
+  netdb::BanPolicy bans;
+  netdb::SelectionOptions selection;
 
   transport::LinkManagerConfig link_manager() const;
   netdb::NetDbConfig netdb() const;

@@ -1,35 +1,44 @@
-// One Hopline node: its identity, its link manager and the links it keeps to its seeds.
-// The composition root for a node; later issues add the NetDB, tunnels and the proxy here.
-// Thread affinity: the io_context of the AsioRuntime it is given.
+// One Hopline node: its identity, its link manager, its NetDB (records, peer profiles, bans,
+// the prober) and the store thread that persists them. The composition root for a node; later
+// issues add tunnels and the proxy here.
+// Timers: the housekeeping timer (every second) redials due seeds and ends expired bans.
+// Thread affinity: the io_context of the AsioRuntime it is given (the store has its own thread).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <unordered_map>
 
 #include "hop/core/asio_runtime.h"
 #include "hop/core/identity.h"
+#include "hop/netdb/netdb.h"
+#include "hop/netdb/peer_book.h"
+#include "hop/netdb/prober.h"
+#include "hop/netdb/store.h"
 #include "hop/router/config.h"
 #include "hop/router/seed_dialer.h"
-#include "hop/netdb/netdb.h"
+#include "hop/router/seed_file.h"
 #include "hop/transport/link_manager.h"
 
 namespace hop::router {
 
+class StoreThread;
+
 // Loads DIR/identity.key, or creates it (and DIR, mode 0700) when it does not exist.
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir);
 
-class Node final : private transport::LinkEvents {
+class Node final : private transport::LinkEvents, private netdb::ProbeSink, private netdb::PeerBookObserver {
  public:
-  // Start-up errors (identity, seed file) are returned, with what to do about them.
+  // Start-up errors (identity, seed file, a damaged NetDB file) are returned, with what to do.
   static core::Result<std::unique_ptr<Node>> create(core::AsioRuntime& runtime, NodeConfig config);
   // Same, with seeds given directly instead of a seed file (the testnet uses this).
   static core::Result<std::unique_ptr<Node>> create(core::AsioRuntime& runtime, NodeConfig config,
-                                                   std::vector<transport::PeerContact> seeds);
+                                                   Seeds seeds);
   ~Node() override;
 
-  // Binds the listener and starts dialing seeds.
+  // Binds the listener, loads the stored NetDB into the services and starts dialing seeds.
   core::Status start();
-  // Closes every link; the node can then be destroyed.
+  // Closes every link; the node can then be destroyed (which finishes the pending store writes).
   void stop();
   // Replaces the seeds (before or after start).
   void set_seeds(std::vector<transport::PeerContact> seeds);
@@ -41,10 +50,20 @@ class Node final : private transport::LinkEvents {
   transport::PeerContact contact() const { return links_->local_contact(); }
   netdb::NetDb& netdb() { return *netdb_; }
   const netdb::NetDb& netdb() const { return *netdb_; }
+  const netdb::PeerBook& peers() const { return peers_; }
+  const netdb::Prober& prober() const { return *prober_; }
+  // Waits until every store write posted so far is on disk.
+  void flush_store();
 
  private:
-  Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identity,
-       std::vector<transport::PeerContact> seeds);
+  struct Loaded {  // what the store held at start-up
+    std::vector<netdb::StoredRouter> routers;
+    netdb::Profiles profiles;
+    netdb::BanList bans;
+  };
+  Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identity, Seeds seeds,
+       std::unique_ptr<StoreThread> store);
+  static core::Result<std::pair<std::unique_ptr<StoreThread>, Loaded>> open_store(const NodeConfig& config);
 
   void on_link_up(const transport::LinkInfo& link) override;
   void on_link_down(const core::RouterHash& peer, transport::CloseReason reason,
@@ -52,16 +71,33 @@ class Node final : private transport::LinkEvents {
   void on_block(const core::RouterHash& peer, transport::BlockType type, core::ByteView body) override;
   void on_dial_failed(const transport::PeerContact& contact, transport::CloseReason reason,
                       const std::string& detail) override;
-  void on_seed_timer();
+  std::optional<core::WallTime> on_probe_result(const core::RouterHash& peer, bool reachable,
+                                                std::optional<core::Duration> rtt) override;
+  void on_bandwidth_result(const core::RouterHash& peer, std::uint64_t bytes, core::Duration elapsed) override;
+  void on_profile_changed(const core::RouterHash& peer, const netdb::PeerProfile& profile) override;
+  void on_banned(const core::RouterHash& peer, const netdb::Ban& ban) override;
+  void on_ban_ended(const core::RouterHash& peer) override;
+  void on_record(const netdb::SignedRouterInfo& record);
+  void load_stored_routers();
+  void add_seed_router_infos();
+  void on_housekeeping();
+  bool is_banned(const core::RouterHash& peer) const;
 
   core::AsioRuntime& runtime_;
   NodeConfig config_;
   core::Identity identity_;
+  std::unique_ptr<StoreThread> store_;
   std::unique_ptr<transport::LinkManager> links_;
   std::unique_ptr<netdb::NetDb> netdb_;
+  netdb::PeerBook peers_;
+  std::unique_ptr<netdb::Prober> prober_;
   SeedDialer seeds_;
-  std::unique_ptr<core::Timer> seed_timer_;  // redials seeds that are due; every second
+  std::vector<core::Bytes> seed_router_infos_;  // from the seed file, added at start()
+  std::vector<netdb::StoredRouter> stored_routers_;  // from the store, added at start()
+  bool loading_stored_ = false;
+  std::unique_ptr<core::Timer> housekeeping_timer_;
   std::unordered_map<core::RouterHash, core::crypto::Key32> linked_static_keys_;
+  std::map<core::crypto::Key32, core::RouterHash> seed_hashes_;  // learned when a seed links
 };
 
 }  // namespace hop::router

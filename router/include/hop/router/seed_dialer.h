@@ -17,6 +17,8 @@ class SeedDialer {
 
   SeedDialer(std::vector<transport::PeerContact> seeds, core::TimePoint now);
 
+  // Adds a seed, first dialed at `now`; no effect if its static key is a seed already.
+  void add(transport::PeerContact contact, core::TimePoint now);
   // Seeds due for a dial now (not linked, backoff elapsed); marks them as dialing.
   std::vector<transport::PeerContact> due(core::TimePoint now);
   // Returns true when the key is one of our seeds.

@@ -1,0 +1,145 @@
+// An overlay of 20 nodes on loopback, each on its own 127.x.0.1 (distinct /16s), 3 floodfills,
+// every other node seeded with one floodfill only: every node learns every RouterInfo; 2 nodes
+// stopped are banned by all the others; a restarted node keeps its NetDB and its bans.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "hop/router/node.h"
+#include "support/loopback.h"
+
+namespace hop::router {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kNodes = 20;
+constexpr int kFloodfills = 3;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/hopline-overlay-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path path;
+};
+
+NodeConfig overlay_config(const std::filesystem::path& dir, int i) {
+  NodeConfig c;
+  c.data_dir = dir / ("node" + std::to_string(i));
+  c.listen_host = "127." + std::to_string(60 + i) + ".0.1";  // 127.60-79: apart from other tests
+  c.listen_port = 0;
+  c.log.level = "warn";
+  c.floodfill = i < kFloodfills;
+  c.explore_interval = 1s;
+  c.prober.interval = 1s;
+  c.prober.probe_timeout = 2s;
+  c.prober.budget_per_minute = 10'000;
+  c.prober.bandwidth_interval = 3s;
+  c.prober.bandwidth_bytes = 64 * 1024;
+  c.link.handshake_timeout = 2s;
+  c.bans = {.failures_before_ban = 3, .duration = 24h};
+  return c;
+}
+
+struct Overlay {
+  boost::asio::io_context io;
+  core::AsioRuntime rt{io};
+  TempDir dir;
+  std::vector<std::unique_ptr<Node>> nodes;  // null: stopped
+
+  std::unique_ptr<Node> make(int i) {
+    auto node = Node::create(rt, overlay_config(dir.path, i), {});
+    EXPECT_TRUE(node.ok()) << node.error().message();
+    return node.ok() ? std::move(*node) : nullptr;
+  }
+  std::vector<Node*> live() {
+    std::vector<Node*> out;
+    for (auto& n : nodes) {
+      if (n) out.push_back(n.get());
+    }
+    return out;
+  }
+  std::string sizes() {
+    std::string out;
+    for (auto* n : live()) out += std::to_string(n->netdb().size()) + " ";
+    return "NetDB sizes: " + out;
+  }
+};
+
+TEST(Overlay, TwentyNodesLearnEveryRouterBanTheDeadAndKeepItAllAcrossARestart) {
+  Overlay o;
+  for (int i = 0; i < kNodes; ++i) {
+    o.nodes.push_back(o.make(i));
+    ASSERT_TRUE(o.nodes.back());
+    ASSERT_TRUE(o.nodes.back()->start().ok());
+  }
+  // Each node is seeded with one floodfill only (round robin); floodfills with the next one.
+  for (int i = 0; i < kNodes; ++i) {
+    const int seed = i < kFloodfills ? (i + 1) % kFloodfills : i % kFloodfills;
+    o.nodes[static_cast<std::size_t>(i)]->set_seeds({o.nodes[static_cast<std::size_t>(seed)]->contact()});
+  }
+  ASSERT_TRUE(hop::test::run_until(o.io, [&] {
+    for (auto* n : o.live()) {
+      if (n->netdb().size() != static_cast<std::size_t>(kNodes)) return false;
+    }
+    return true;
+  }, 60s)) << o.sizes();
+
+  // Bandwidth probes ran between linked peers and landed in profiles.
+  ASSERT_TRUE(hop::test::run_until(o.io, [&] {
+    for (auto* n : o.live()) {
+      if (n->prober().bandwidth_probes_started() == 0) return false;
+    }
+    return true;
+  }, 30s));
+  std::size_t measured = 0;
+  for (const auto& [peer, profile] : o.nodes[0]->peers().profiles()) measured += profile.bandwidth_samples > 0;
+  EXPECT_GT(measured, 0u);
+
+  // Stop two non-floodfill nodes: every other node bans both after 3 failed tests in a row.
+  std::vector<core::RouterHash> dead = {o.nodes[10]->identity().hash(), o.nodes[11]->identity().hash()};
+  o.nodes[10].reset();
+  o.nodes[11].reset();
+  ASSERT_TRUE(hop::test::run_until(o.io, [&] {
+    const auto now = o.rt.wall_now();
+    for (auto* n : o.live()) {
+      for (const auto& d : dead) {
+        if (!n->peers().is_banned(d, now)) return false;
+      }
+    }
+    return true;
+  }, 60s));
+  for (auto* n : o.live()) {
+    const auto* ban = n->peers().ban_of(dead[0]);
+    ASSERT_NE(ban, nullptr);
+    EXPECT_EQ(ban->end - ban->start, std::chrono::duration_cast<core::WallTime::duration>(24h));
+    EXPECT_NE(ban->reason.find("3 reachability tests failed"), std::string::npos) << ban->reason;
+    for (const auto& peer : n->peers().selection(o.rt.wall_now())) {
+      EXPECT_NE(peer, dead[0]);
+      EXPECT_NE(peer, dead[1]);
+    }
+  }
+
+  // Restart node 5: its NetDB and its bans come back from its store before it talks to anyone.
+  const auto before_profiles = o.nodes[5]->peers().profiles().size();
+  o.nodes[5].reset();  // destruction finishes every pending store write
+  o.nodes[5] = o.make(5);
+  ASSERT_TRUE(o.nodes[5]);
+  Node& again = *o.nodes[5];
+  for (const auto& d : dead) EXPECT_TRUE(again.peers().is_banned(d, o.rt.wall_now()));
+  EXPECT_EQ(again.peers().profiles().size(), before_profiles);
+  ASSERT_TRUE(again.start().ok());
+  EXPECT_EQ(again.netdb().size(), static_cast<std::size_t>(kNodes)) << "every stored RouterInfo is loaded";
+  // The node runs on with them: it never lets a banned peer back in during its ban.
+  ASSERT_TRUE(hop::test::run_until(o.io, [&] { return again.links().links().size() >= 3; }, 20s));
+  for (const auto& link : again.links().links()) {
+    EXPECT_NE(link.peer, dead[0]);
+    EXPECT_NE(link.peer, dead[1]);
+  }
+  for (const auto& d : dead) EXPECT_TRUE(again.peers().is_banned(d, o.rt.wall_now()));
+}
+
+}  // namespace
+}  // namespace hop::router
