@@ -15,6 +15,7 @@
 #include "hop/core/errors.h"
 #include "hop/core/identity.h"
 #include "hop/router/config.h"
+#include "hop/router/netdb_cli.h"
 #include "hop/router/node.h"
 #include "hop/router/testnet.h"
 
@@ -34,6 +35,9 @@ commands:
   keygen --out DIR [--force]             create DIR/identity.key (mode 0600) and print its seed line
   testnet [--nodes N] [--dir DIR] [--duration D] [--network-id ID] [--log-level L]
                                          run N linked nodes on loopback (127.I.0.1) and report links
+  netdb list|show HASH|export|bans --data_dir DIR [--network_id N] [--json] [--all]
+                                         read a node's NetDB: routers, one router in full,
+                                         seed lines (routerinfo:...), bans; see hopline netdb help
   help config                            list every config key with its default
   version
 
@@ -213,6 +217,7 @@ int run(int argc, char** argv) {
   if (command == "node") return cmd_node(args);
   if (command == "keygen") return cmd_keygen(args);
   if (command == "testnet") return cmd_testnet(args);
+  if (command == "netdb") return router::run_netdb_command(args, std::cout, std::cerr, core::WallClock::now());
   if (command == "version" || command == "--version") {
     std::cout << "hopline " << HOP_VERSION << "\n";
     return 0;

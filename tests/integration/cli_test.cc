@@ -165,6 +165,76 @@ TEST(Cli, TwoNodeProcessesLinkThroughASeedFileAndStopOnSigterm) {
   EXPECT_EQ(a.wait(10s), 0);
 }
 
+// Polls `hopline ARGS` until it exits 0 and its output contains `needle`; returns that output.
+std::optional<std::string> wait_for_command(const std::vector<std::string>& args, const fs::path& out,
+                                            const std::string& needle, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (run(args, out) == 0 && slurp(out).find(needle) != std::string::npos) return slurp(out);
+    std::this_thread::sleep_for(100ms);
+  }
+  return std::nullopt;
+}
+
+TEST(Cli, NetdbExportOfARunningNodeIsASeedFileAnotherNodeLoads) {
+  TempDir dir;
+  const auto a_dir = dir.path / "a";
+  const auto b_dir = dir.path / "b";
+  Process a({"node", "--data_dir", a_dir.string(), "--listen", "127.13.0.1:0", "--log.file",
+             (dir.path / "a.log").string()},
+            dir.path / "a.out");
+  ASSERT_TRUE(wait_for_line(dir.path / "a.log", "seed line for this node: ").has_value()) << slurp(dir.path / "a.log");
+  // The node stores its own signed RouterInfo at start; export prints it while the node runs.
+  const auto exported = wait_for_command({"netdb", "export", "--data_dir", a_dir.string()}, dir.path / "export.txt",
+                                         "routerinfo:");
+  ASSERT_TRUE(exported.has_value()) << slurp(dir.path / "export.txt");
+  ASSERT_EQ(exported->rfind("# router ", 0), 0u) << *exported;
+  const std::string a_hash = exported->substr(9, 52);
+  std::ofstream(dir.path / "seeds.txt") << *exported;
+
+  Process b({"node", "--data_dir", b_dir.string(), "--listen", "127.14.0.1:0", "--seed_file",
+             (dir.path / "seeds.txt").string(), "--log.file", (dir.path / "b.log").string()},
+            dir.path / "b.out");
+  // b verified a's RouterInfo from the seed file and stored it.
+  const auto listed = wait_for_command({"netdb", "list", "--data_dir", b_dir.string()}, dir.path / "list.txt",
+                                       a_hash.substr(0, 8) + "  127.13.0.1:");
+  ASSERT_TRUE(listed.has_value()) << slurp(dir.path / "list.txt") << slurp(dir.path / "b.log");
+  const auto row_start = listed->find(a_hash.substr(0, 8));
+  const std::string row = listed->substr(row_start, listed->find('\n', row_start) - row_start);
+  EXPECT_TRUE(row.ends_with("  ok")) << "verified, and not b itself: " << *listed;
+  ASSERT_EQ(run({"netdb", "show", a_hash.substr(0, 6), "--data_dir", b_dir.string()}, dir.path / "show.txt"), 0)
+      << slurp(dir.path / "show.txt");
+  EXPECT_NE(slurp(dir.path / "show.txt").find("router          " + a_hash), std::string::npos)
+      << slurp(dir.path / "show.txt");
+  // An exported RouterInfo is a seed: b links to a.
+  EXPECT_TRUE(wait_for_line(dir.path / "b.log", "link up: peer " + a_hash.substr(0, 8)).has_value())
+      << slurp(dir.path / "b.log");
+  b.signal(SIGTERM);
+  a.signal(SIGTERM);
+  EXPECT_EQ(b.wait(10s), 0);
+  EXPECT_EQ(a.wait(10s), 0);
+}
+
+TEST(Cli, NetdbCommandsExplainAMissingOrDamagedNetdbAndBadUsage) {
+  TempDir dir;
+  const auto out = dir.path / "out.txt";
+  EXPECT_EQ(run({"netdb", "list", "--data_dir", (dir.path / "none").string()}, out), 1);
+  EXPECT_NE(slurp(out).find("does not exist"), std::string::npos) << slurp(out);
+  EXPECT_NE(slurp(out).find("run the node first"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"netdb", "bans", "--data_dir", dir.path.string()}, out), 1);
+  EXPECT_NE(slurp(out).find("no NetDB file"), std::string::npos) << slurp(out);
+  EXPECT_FALSE(fs::exists(dir.path / "netdb.sqlite")) << "a missing NetDB is not created";
+  std::ofstream(dir.path / "netdb.sqlite") << std::string(4096, 'x');
+  EXPECT_EQ(run({"netdb", "list", "--data_dir", dir.path.string()}, out), 1);
+  EXPECT_NE(slurp(out).find("is not a SQLite database or is damaged"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"netdb"}, out), 2);
+  EXPECT_EQ(run({"netdb", "list"}, out), 2);
+  EXPECT_NE(slurp(out).find("--data_dir DIR is required"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"netdb", "show", "--data_dir", dir.path.string()}, out), 2);
+  EXPECT_EQ(run({"help"}, out), 0);
+  EXPECT_NE(slurp(out).find("netdb list|show HASH|export|bans"), std::string::npos) << slurp(out);
+}
+
 TEST(Cli, TestnetDemoFormsAFullMesh) {
   TempDir dir;
   const auto out = dir.path / "out.txt";
