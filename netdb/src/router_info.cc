@@ -136,8 +136,12 @@ core::Result<SignedRouterInfo> verify_router_info(core::ByteView wire, const Ver
   info.network_id = body.network_id();
   info.published = core::WallTime(std::chrono::duration_cast<core::WallTime::duration>(
       std::chrono::milliseconds(static_cast<std::int64_t>(body.published_ms() & 0x7fffffffffffffffULL))));
-  if (info.published > context.now + kMaxClockSkew) return refuse(Refusal::kFromFuture, refusal, "");
-  if (info.published + kRouterInfoMaxAge < context.now) return refuse(Refusal::kExpired, refusal, "");
+  if (context.check_age && info.published > context.now + kMaxClockSkew) {
+    return refuse(Refusal::kFromFuture, refusal, "");
+  }
+  if (context.check_age && info.published + kRouterInfoMaxAge < context.now) {
+    return refuse(Refusal::kExpired, refusal, "");
+  }
   info.bandwidth_kbps = body.bandwidth_kbps();
   info.floodfill = body.floodfill();
   info.region = body.region();

@@ -9,48 +9,7 @@
 namespace hop::router {
 namespace {
 
-// 2200-01-01 in Unix ms: past any real clock, well inside a nanosecond system_clock (2262).
-constexpr std::int64_t kLatestWallMs = 7'258'118'400'000;
-
-std::int64_t wall_ms(core::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-core::WallTime from_wall_ms(std::int64_t ms) {
-  return core::WallTime(std::chrono::duration_cast<core::WallTime::duration>(std::chrono::milliseconds(ms)));
-}
-
 bool is_time_refusal(netdb::Refusal r) { return r == netdb::Refusal::kExpired || r == netdb::Refusal::kFromFuture; }
-
-// verify_router_info() returns nothing for a refused record. Refused only for its age, its keys
-// and signature held (the time checks come last), so we look for a `now` at which it is valid and
-// read its fields there: validity is a window of kRouterInfoMaxAge around `published`, found by a
-// binary search over [epoch, 2200] in about 17 verifications.
-std::optional<netdb::RouterInfo> decode_at_valid_time(core::ByteView wire, netdb::VerifyContext at,
-                                                      netdb::Refusal refusal) {
-  std::int64_t lo = 0, hi = kLatestWallMs;
-  const std::int64_t now_ms = std::clamp<std::int64_t>(wall_ms(at.now), lo, hi);
-  if (refusal == netdb::Refusal::kExpired) {
-    hi = now_ms;
-  } else {
-    lo = now_ms;
-  }
-  while (lo <= hi) {
-    const std::int64_t mid = lo + (hi - lo) / 2;
-    at.now = from_wall_ms(mid);
-    netdb::Refusal r{};
-    auto verified = netdb::verify_router_info(wire, at, &r);
-    if (verified) return std::move(verified->info);
-    if (r == netdb::Refusal::kFromFuture) {
-      lo = mid + 1;
-    } else if (r == netdb::Refusal::kExpired) {
-      hi = mid - 1;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -87,7 +46,11 @@ StoredRouterView inspect_router_info(const core::RouterHash& hash, core::ByteVie
     return view;
   }
   view.refusal = refusal;
-  if (is_time_refusal(refusal)) view.info = decode_at_valid_time(wire, at, refusal);
+  if (is_time_refusal(refusal)) {
+    // Signed and well-formed, only too old or too new: show its fields all the same.
+    at.check_age = false;
+    if (auto undated = netdb::verify_router_info(wire, at)) view.info = std::move(undated->info);
+  }
   return view;
 }
 

@@ -15,20 +15,14 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "support/temp_dir.h"
 
 namespace {
 
+using hop::test::TempDir;
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/hopline-cli-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream f(p);
@@ -104,21 +98,21 @@ std::optional<std::string> wait_for_line(const fs::path& file, const std::string
 
 TEST(Cli, KeygenWritesAPrivateKeyAndRefusesToReplaceIt) {
   TempDir dir;
-  const auto out = dir.path / "out.txt";
-  ASSERT_EQ(run({"keygen", "--out", (dir.path / "keys").string()}, out), 0) << slurp(out);
+  const auto out = dir.path() / "out.txt";
+  ASSERT_EQ(run({"keygen", "--out", (dir.path() / "keys").string()}, out), 0) << slurp(out);
   EXPECT_NE(slurp(out).find("router hash: "), std::string::npos);
   struct stat st {};
-  ASSERT_EQ(::stat((dir.path / "keys" / "identity.key").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dir.path() / "keys" / "identity.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(run({"keygen", "--out", (dir.path / "keys").string()}, out), 1);
+  EXPECT_EQ(run({"keygen", "--out", (dir.path() / "keys").string()}, out), 1);
   EXPECT_NE(slurp(out).find("already exists"), std::string::npos);
 }
 
 TEST(Cli, BadConfigAndArgumentsAreClearErrors) {
   TempDir dir;
-  const auto conf = dir.path / "node.conf";
+  const auto conf = dir.path() / "node.conf";
   std::ofstream(conf) << "[links]\nhard_limt = 10\n";
-  const auto out = dir.path / "out.txt";
+  const auto out = dir.path() / "out.txt";
   EXPECT_EQ(run({"node", "--config", conf.string()}, out), 1);
   EXPECT_NE(slurp(out).find("node.conf:2: unknown config key 'links.hard_limt'"), std::string::npos) << slurp(out);
   EXPECT_EQ(run({"node", "--listen"}, out), 2);
@@ -128,26 +122,26 @@ TEST(Cli, BadConfigAndArgumentsAreClearErrors) {
 
 TEST(Cli, AWorldReadableKeyFileIsRefused) {
   TempDir dir;
-  const auto out = dir.path / "out.txt";
-  ASSERT_EQ(run({"keygen", "--out", dir.path.string()}, out), 0);
-  ::chmod((dir.path / "identity.key").c_str(), 0644);
-  EXPECT_EQ(run({"node", "--data_dir", dir.path.string(), "--listen", "127.12.0.1:0"}, out), 1);
+  const auto out = dir.path() / "out.txt";
+  ASSERT_EQ(run({"keygen", "--out", dir.path().string()}, out), 0);
+  ::chmod((dir.path() / "identity.key").c_str(), 0644);
+  EXPECT_EQ(run({"node", "--data_dir", dir.path().string(), "--listen", "127.12.0.1:0"}, out), 1);
   EXPECT_NE(slurp(out).find("chmod 600"), std::string::npos) << slurp(out);
 }
 
 TEST(Cli, TwoNodeProcessesLinkThroughASeedFileAndStopOnSigterm) {
   TempDir dir;
-  const auto log_a = dir.path / "a.log";
-  const auto log_b = dir.path / "b.log";
-  Process a({"node", "--data_dir", (dir.path / "a").string(), "--listen", "127.11.0.1:0",
+  const auto log_a = dir.path() / "a.log";
+  const auto log_b = dir.path() / "b.log";
+  Process a({"node", "--data_dir", (dir.path() / "a").string(), "--listen", "127.11.0.1:0",
              "--log.file", log_a.string()},
-            dir.path / "a.out");
+            dir.path() / "a.out");
   auto seed = wait_for_line(log_a, "seed line for this node: ");
-  ASSERT_TRUE(seed.has_value()) << slurp(log_a) << slurp(dir.path / "a.out");
-  std::ofstream(dir.path / "seeds.txt") << "# node a\n" << *seed << "\n";
-  Process b({"node", "--data_dir", (dir.path / "b").string(), "--listen", "127.12.0.1:0",
-             "--seed_file", (dir.path / "seeds.txt").string(), "--log.file", log_b.string()},
-            dir.path / "b.out");
+  ASSERT_TRUE(seed.has_value()) << slurp(log_a) << slurp(dir.path() / "a.out");
+  std::ofstream(dir.path() / "seeds.txt") << "# node a\n" << *seed << "\n";
+  Process b({"node", "--data_dir", (dir.path() / "b").string(), "--listen", "127.12.0.1:0",
+             "--seed_file", (dir.path() / "seeds.txt").string(), "--log.file", log_b.string()},
+            dir.path() / "b.out");
   auto up_b = wait_for_line(log_b, "link up: peer ");
   ASSERT_TRUE(up_b.has_value()) << slurp(log_b);
   EXPECT_NE(up_b->find("outbound"), std::string::npos);
@@ -178,37 +172,37 @@ std::optional<std::string> wait_for_command(const std::vector<std::string>& args
 
 TEST(Cli, NetdbExportOfARunningNodeIsASeedFileAnotherNodeLoads) {
   TempDir dir;
-  const auto a_dir = dir.path / "a";
-  const auto b_dir = dir.path / "b";
+  const auto a_dir = dir.path() / "a";
+  const auto b_dir = dir.path() / "b";
   Process a({"node", "--data_dir", a_dir.string(), "--listen", "127.13.0.1:0", "--log.file",
-             (dir.path / "a.log").string()},
-            dir.path / "a.out");
-  ASSERT_TRUE(wait_for_line(dir.path / "a.log", "seed line for this node: ").has_value()) << slurp(dir.path / "a.log");
+             (dir.path() / "a.log").string()},
+            dir.path() / "a.out");
+  ASSERT_TRUE(wait_for_line(dir.path() / "a.log", "seed line for this node: ").has_value()) << slurp(dir.path() / "a.log");
   // The node stores its own signed RouterInfo at start; export prints it while the node runs.
-  const auto exported = wait_for_command({"netdb", "export", "--data_dir", a_dir.string()}, dir.path / "export.txt",
+  const auto exported = wait_for_command({"netdb", "export", "--data_dir", a_dir.string()}, dir.path() / "export.txt",
                                          "routerinfo:");
-  ASSERT_TRUE(exported.has_value()) << slurp(dir.path / "export.txt");
+  ASSERT_TRUE(exported.has_value()) << slurp(dir.path() / "export.txt");
   ASSERT_EQ(exported->rfind("# router ", 0), 0u) << *exported;
   const std::string a_hash = exported->substr(9, 52);
-  std::ofstream(dir.path / "seeds.txt") << *exported;
+  std::ofstream(dir.path() / "seeds.txt") << *exported;
 
   Process b({"node", "--data_dir", b_dir.string(), "--listen", "127.14.0.1:0", "--seed_file",
-             (dir.path / "seeds.txt").string(), "--log.file", (dir.path / "b.log").string()},
-            dir.path / "b.out");
+             (dir.path() / "seeds.txt").string(), "--log.file", (dir.path() / "b.log").string()},
+            dir.path() / "b.out");
   // b verified a's RouterInfo from the seed file and stored it.
-  const auto listed = wait_for_command({"netdb", "list", "--data_dir", b_dir.string()}, dir.path / "list.txt",
+  const auto listed = wait_for_command({"netdb", "list", "--data_dir", b_dir.string()}, dir.path() / "list.txt",
                                        a_hash.substr(0, 8) + "  127.13.0.1:");
-  ASSERT_TRUE(listed.has_value()) << slurp(dir.path / "list.txt") << slurp(dir.path / "b.log");
+  ASSERT_TRUE(listed.has_value()) << slurp(dir.path() / "list.txt") << slurp(dir.path() / "b.log");
   const auto row_start = listed->find(a_hash.substr(0, 8));
   const std::string row = listed->substr(row_start, listed->find('\n', row_start) - row_start);
   EXPECT_TRUE(row.ends_with("  ok")) << "verified, and not b itself: " << *listed;
-  ASSERT_EQ(run({"netdb", "show", a_hash.substr(0, 6), "--data_dir", b_dir.string()}, dir.path / "show.txt"), 0)
-      << slurp(dir.path / "show.txt");
-  EXPECT_NE(slurp(dir.path / "show.txt").find("router          " + a_hash), std::string::npos)
-      << slurp(dir.path / "show.txt");
+  ASSERT_EQ(run({"netdb", "show", a_hash.substr(0, 6), "--data_dir", b_dir.string()}, dir.path() / "show.txt"), 0)
+      << slurp(dir.path() / "show.txt");
+  EXPECT_NE(slurp(dir.path() / "show.txt").find("router          " + a_hash), std::string::npos)
+      << slurp(dir.path() / "show.txt");
   // An exported RouterInfo is a seed: b links to a.
-  EXPECT_TRUE(wait_for_line(dir.path / "b.log", "link up: peer " + a_hash.substr(0, 8)).has_value())
-      << slurp(dir.path / "b.log");
+  EXPECT_TRUE(wait_for_line(dir.path() / "b.log", "link up: peer " + a_hash.substr(0, 8)).has_value())
+      << slurp(dir.path() / "b.log");
   b.signal(SIGTERM);
   a.signal(SIGTERM);
   EXPECT_EQ(b.wait(10s), 0);
@@ -217,34 +211,34 @@ TEST(Cli, NetdbExportOfARunningNodeIsASeedFileAnotherNodeLoads) {
 
 TEST(Cli, NetdbCommandsExplainAMissingOrDamagedNetdbAndBadUsage) {
   TempDir dir;
-  const auto out = dir.path / "out.txt";
-  EXPECT_EQ(run({"netdb", "list", "--data_dir", (dir.path / "none").string()}, out), 1);
+  const auto out = dir.path() / "out.txt";
+  EXPECT_EQ(run({"netdb", "list", "--data_dir", (dir.path() / "none").string()}, out), 1);
   EXPECT_NE(slurp(out).find("does not exist"), std::string::npos) << slurp(out);
   EXPECT_NE(slurp(out).find("run the node first"), std::string::npos) << slurp(out);
-  EXPECT_EQ(run({"netdb", "bans", "--data_dir", dir.path.string()}, out), 1);
+  EXPECT_EQ(run({"netdb", "bans", "--data_dir", dir.path().string()}, out), 1);
   EXPECT_NE(slurp(out).find("no NetDB file"), std::string::npos) << slurp(out);
-  EXPECT_FALSE(fs::exists(dir.path / "netdb.sqlite")) << "a missing NetDB is not created";
-  std::ofstream(dir.path / "netdb.sqlite") << std::string(4096, 'x');
-  EXPECT_EQ(run({"netdb", "list", "--data_dir", dir.path.string()}, out), 1);
+  EXPECT_FALSE(fs::exists(dir.path() / "netdb.sqlite")) << "a missing NetDB is not created";
+  std::ofstream(dir.path() / "netdb.sqlite") << std::string(4096, 'x');
+  EXPECT_EQ(run({"netdb", "list", "--data_dir", dir.path().string()}, out), 1);
   EXPECT_NE(slurp(out).find("is not a SQLite database or is damaged"), std::string::npos) << slurp(out);
   EXPECT_EQ(run({"netdb"}, out), 2);
   EXPECT_EQ(run({"netdb", "list"}, out), 2);
   EXPECT_NE(slurp(out).find("--data_dir DIR is required"), std::string::npos) << slurp(out);
-  EXPECT_EQ(run({"netdb", "show", "--data_dir", dir.path.string()}, out), 2);
+  EXPECT_EQ(run({"netdb", "show", "--data_dir", dir.path().string()}, out), 2);
   EXPECT_EQ(run({"help"}, out), 0);
   EXPECT_NE(slurp(out).find("netdb list|show HASH|export|bans"), std::string::npos) << slurp(out);
 }
 
 TEST(Cli, TestnetDemoFormsAFullMesh) {
   TempDir dir;
-  const auto out = dir.path / "out.txt";
-  EXPECT_EQ(run({"testnet", "--nodes", "3", "--duration", "3s", "--dir", dir.path.string(),
+  const auto out = dir.path() / "out.txt";
+  EXPECT_EQ(run({"testnet", "--nodes", "3", "--duration", "3s", "--dir", dir.path().string(),
                  "--log-level", "warn"},
                 out),
             0)
       << slurp(out);
   EXPECT_NE(slurp(out).find("full mesh formed"), std::string::npos);
-  EXPECT_TRUE(fs::exists(dir.path / "seeds.txt"));
+  EXPECT_TRUE(fs::exists(dir.path() / "seeds.txt"));
 }
 
 }  // namespace

@@ -95,6 +95,18 @@ TEST(RouterInfo, RefusesForeignNetworkFutureAndExpired) {
   EXPECT_EQ(refusal_of(sign_router_info(id, sample(kNow - kRouterInfoMaxAge - 1s)).wire), Refusal::kExpired);
 }
 
+TEST(RouterInfo, WithoutTheAgeCheckAnExpiredRecordStillNeedsItsSignature) {
+  const auto id = core::Identity::generate();
+  auto wire = sign_router_info(id, sample(kNow - kRouterInfoMaxAge - 1h)).wire;
+  auto undated = verify_router_info(wire, {.network_id = 1, .now = kNow, .check_age = false});
+  ASSERT_TRUE(undated.ok());
+  EXPECT_EQ(undated->info.published, kNow - kRouterInfoMaxAge - 1h);
+  wire.back() ^= 1;  // the signature's last byte
+  Refusal r{};
+  EXPECT_FALSE(verify_router_info(wire, {.network_id = 1, .now = kNow, .check_age = false}, &r).ok());
+  EXPECT_EQ(r, Refusal::kBadSignature);
+}
+
 TEST(RouterInfo, RefusesOversizedAndGarbage) {
   core::Bytes big(kMaxRouterInfoSize + 1, 0);
   EXPECT_EQ(refusal_of(big), Refusal::kTooLarge);

@@ -11,37 +11,17 @@
 #include <random>
 
 #include "hop/netdb/errors.h"
+#include "support/temp_dir.h"
 
 namespace hop::netdb {
 namespace {
+
+using hop::test::TempDir;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 const core::WallTime kNow = core::WallTime(std::chrono::seconds(1'800'000'000));
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hop-netdb-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      tmpl = "/nonexistent-hop-netdb-test";  // every open below then fails visibly
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    for (const auto& e : fs::recursive_directory_iterator(path_, ec)) {
-      fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 core::RouterHash hash_of(int i) {
   core::RouterHash h;

@@ -18,31 +18,17 @@
 #include "hop/netdb/store.h"
 #include "hop/router/data_dir.h"
 #include "hop/router/seed_file.h"
+#include "support/temp_dir.h"
 
 namespace hop::router {
 namespace {
+
+using hop::test::TempDir;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 const core::WallTime kNow = core::WallTime(std::chrono::seconds(1'800'000'000));
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hop-netdb-cli-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 struct Output {
   int code = -1;

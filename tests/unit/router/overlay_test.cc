@@ -7,23 +7,17 @@
 
 #include "hop/router/node.h"
 #include "support/loopback.h"
+#include "support/temp_dir.h"
 
 namespace hop::router {
 namespace {
+
+using hop::test::TempDir;
 
 using namespace std::chrono_literals;
 
 constexpr int kNodes = 20;
 constexpr int kFloodfills = 3;
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/hopline-overlay-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::filesystem::path path;
-};
 
 NodeConfig overlay_config(const std::filesystem::path& dir, int i) {
   NodeConfig c;
@@ -50,7 +44,7 @@ struct Overlay {
   std::vector<std::unique_ptr<Node>> nodes;  // null: stopped
 
   std::unique_ptr<Node> make(int i) {
-    auto node = Node::create(rt, overlay_config(dir.path, i), {});
+    auto node = Node::create(rt, overlay_config(dir.path(), i), {});
     EXPECT_TRUE(node.ok()) << node.error().message();
     return node.ok() ? std::move(*node) : nullptr;
   }

@@ -8,20 +8,14 @@
 #include <fstream>
 
 #include "support/loopback.h"
+#include "support/temp_dir.h"
 
 namespace hop::router {
 namespace {
 
-using namespace std::chrono_literals;
+using hop::test::TempDir;
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/hopline-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::filesystem::path path;
-};
+using namespace std::chrono_literals;
 
 TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
   TempDir dir;
@@ -29,7 +23,7 @@ TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
   for (int round = 0; round < 2; ++round) {
     boost::asio::io_context io;
     core::AsioRuntime rt(io);
-    auto net = Testnet::create(rt, {.nodes = 4, .dir = dir.path, .network_id = 1, .log_level = "warn"});
+    auto net = Testnet::create(rt, {.nodes = 4, .dir = dir.path(), .network_id = 1, .log_level = "warn"});
     ASSERT_TRUE(net.ok()) << net.error().message();
     ASSERT_TRUE((*net)->start().ok());
     EXPECT_TRUE(hop::test::run_until(io, [&] { return (*net)->links_up() == 12; }, 10s))
@@ -48,26 +42,26 @@ TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
     (*net)->stop();
   }
   struct stat st {};
-  ASSERT_EQ(::stat((dir.path / "node1" / "identity.key").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dir.path() / "node1" / "identity.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(Node, RefusesToStartWithACorruptIdentity) {
   TempDir dir;
   {
-    std::ofstream f(dir.path / "identity.key");
+    std::ofstream f(dir.path() / "identity.key");
     f << "not a key";
   }
-  ::chmod((dir.path / "identity.key").c_str(), 0600);
+  ::chmod((dir.path() / "identity.key").c_str(), 0600);
   boost::asio::io_context io;
   core::AsioRuntime rt(io);
   NodeConfig config;
-  config.data_dir = dir.path;
+  config.data_dir = dir.path();
   auto node = Node::create(rt, config, {});
   ASSERT_FALSE(node.ok());
   EXPECT_NE(node.error().message().find("identity.key"), std::string::npos) << node.error().message();
   // Never deleted: the operator decides.
-  EXPECT_TRUE(std::filesystem::exists(dir.path / "identity.key"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "identity.key"));
 }
 
 TEST(Node, ABusyListenAddressIsAClearStartError) {
@@ -75,13 +69,13 @@ TEST(Node, ABusyListenAddressIsAClearStartError) {
   boost::asio::io_context io;
   core::AsioRuntime rt(io);
   NodeConfig config;
-  config.data_dir = dir.path / "a";
+  config.data_dir = dir.path() / "a";
   config.listen_host = "127.9.0.1";
   config.listen_port = 0;
   auto first = Node::create(rt, config, {});
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE((*first)->start().ok());
-  config.data_dir = dir.path / "b";
+  config.data_dir = dir.path() / "b";
   config.listen_port = (*first)->contact().port;
   auto second = Node::create(rt, config, {});
   ASSERT_TRUE(second.ok());

@@ -61,6 +61,9 @@ struct VerifyContext {
   std::uint32_t network_id = 1;
   core::WallTime now{};
   std::optional<core::RouterHash> expected_hash;  // e.g. the key a store was addressed to
+  // false: any published time passes (to show an operator a stored record that expired); every
+  // other check still runs. Never false for a record that is to be used.
+  bool check_age = true;
 };
 
 // A verified record together with the exact signed bytes (what we store and forward).
