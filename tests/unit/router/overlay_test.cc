@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
 
 #include "hop/router/node.h"
 #include "support/loopback.h"
@@ -133,6 +134,21 @@ TEST(Overlay, TwentyNodesLearnEveryRouterBanTheDeadAndKeepItAllAcrossARestart) {
     EXPECT_NE(link.peer, dead[1]);
   }
   for (const auto& d : dead) EXPECT_TRUE(again.peers().is_banned(d, o.rt.wall_now()));
+
+  // A banned node comes back and dials the others: they close its links, and the ban stays.
+  std::map<Node*, netdb::Ban> bans_before;
+  for (auto* n : o.live()) bans_before[n] = *n->peers().ban_of(dead[0]);
+  o.nodes[10] = o.make(10);
+  ASSERT_TRUE(o.nodes[10] && o.nodes[10]->start().ok());
+  Node& returned = *o.nodes[10];
+  ASSERT_TRUE(hop::test::run_until(o.io, [&] { return returned.prober().probes_started() >= 20; }, 20s));
+  hop::test::run_until(o.io, [] { return false; }, 1s);
+  for (auto* n : o.live()) {
+    if (n == &returned) continue;
+    EXPECT_TRUE(n->peers().is_banned(dead[0], o.rt.wall_now()));
+    EXPECT_EQ(*n->peers().ban_of(dead[0]), bans_before[n]) << "neither lifted nor extended";
+    for (const auto& link : n->links().links()) EXPECT_NE(link.peer, dead[0]);
+  }
 }
 
 }  // namespace

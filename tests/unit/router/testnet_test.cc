@@ -64,6 +64,23 @@ TEST(Node, RefusesToStartWithACorruptIdentity) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "identity.key"));
 }
 
+TEST(Node, RefusesToStartWithADamagedNetDbAndLeavesItUntouched) {
+  TempDir dir;
+  const std::string junk(8192, 'x');
+  std::ofstream(dir.path() / "netdb.sqlite") << junk;
+  boost::asio::io_context io;
+  core::AsioRuntime rt(io);
+  NodeConfig config;
+  config.data_dir = dir.path();
+  auto node = Node::create(rt, config, {});
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.error().message().find((dir.path() / "netdb.sqlite").string()), std::string::npos)
+      << node.error().message();
+  EXPECT_NE(node.error().message().find("move it aside"), std::string::npos) << node.error().message();
+  std::ifstream in(dir.path() / "netdb.sqlite");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), junk);
+}
+
 TEST(Node, ABusyListenAddressIsAClearStartError) {
   TempDir dir;
   boost::asio::io_context io;
