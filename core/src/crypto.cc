@@ -207,4 +207,37 @@ HkdfOutputs noise_hkdf(ByteView chaining_key, ByteView input_key_material, int o
   return out;
 }
 
+void chacha20_xor(const Key32& key, const Nonce12& nonce, MutableByteView data, std::uint32_t counter) {
+  ensure_sodium();
+  // libsodium runs 8 blocks at once (AVX2) over whole 512-byte stretches but one block at a time
+  // over the rest, so 1008 bytes (a cell body) take about twice as long as 1024. The tail goes
+  // through a stack buffer padded to a whole stretch: the same bytes, on the fast path.
+  constexpr std::size_t kBlock = 64;
+  constexpr std::size_t kStretch = 8 * kBlock;
+  const std::size_t head = data.size() - data.size() % kStretch;
+  if (head > 0) crypto_stream_chacha20_ietf_xor_ic(data.data(), data.data(), head, nonce.data(), counter, key.data());
+  const std::size_t rest = data.size() - head;
+  if (rest == 0) return;
+  if (rest < 2 * kBlock) {  // a short tail: the buffer would cost more than it saves
+    crypto_stream_chacha20_ietf_xor_ic(data.data() + head, data.data() + head, rest, nonce.data(),
+                                       counter + static_cast<std::uint32_t>(head / kBlock), key.data());
+    return;
+  }
+  alignas(64) std::uint8_t tail[kStretch] = {};
+  std::memcpy(tail, data.data() + head, rest);
+  crypto_stream_chacha20_ietf_xor_ic(tail, tail, kStretch, nonce.data(), counter + static_cast<std::uint32_t>(head / kBlock),
+                                     key.data());
+  std::memcpy(data.data() + head, tail, rest);
+  sodium_memzero(tail, sizeof tail);
+}
+
+void blake2b_keyed(ByteView key, ByteView data, MutableByteView out) {
+  ensure_sodium();
+  if (key.size() < crypto_generichash_KEYBYTES_MIN || key.size() > crypto_generichash_KEYBYTES_MAX ||
+      out.size() < crypto_generichash_BYTES_MIN || out.size() > crypto_generichash_BYTES_MAX) {
+    std::abort();  // a programming error: sizes are constants at every call site
+  }
+  crypto_generichash(out.data(), out.size(), data.data(), data.size(), key.data(), key.size());
+}
+
 }  // namespace hop::core::crypto

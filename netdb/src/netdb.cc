@@ -151,6 +151,11 @@ void NetDb::send(const core::RouterHash& to, const NetDbMessage& msg) {
   }
 }
 
+void NetDb::on_peer_linked(const core::RouterHash& peer) {
+  const SignedRouterInfo* record = find(peer);
+  if (record && record->info.floodfill && peer != identity_.hash()) schedule_publish();
+}
+
 void NetDb::schedule_publish() {
   if (!running_ || publish_posted_) return;
   publish_posted_ = true;  // a burst of new floodfills costs one publish

@@ -54,7 +54,7 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"links.ping_timeout", "20s", "a ping unanswered this long closes the link"},
       {"links.max_queued_bytes", "4194304", "bytes a link queues for sending before backpressure"},
       {"netdb.floodfill", "false", "serve the floodfill DHT: store and answer for others' records"},
-      {"netdb.bandwidth_kbps", "1024", "shared bandwidth (KB/s) advertised in our RouterInfo"},
+      {"netdb.bandwidth_kbps", "1024", "this node's bandwidth (KB/s); tunnels.share of it is shared and advertised"},
       {"netdb.region", "(empty)", "country or region hint advertised in our RouterInfo, e.g. DE"},
       {"netdb.explore_interval", "30s", "an exploratory lookup of a random key about this often, to find peers"},
       {"netdb.probe_interval", "2m", "each known peer's reachability is tested about this often (±25%)"},
@@ -66,6 +66,16 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"netdb.ban_duration", "24h", "how long a ban lasts; only time lifts it"},
       {"netdb.min_score", "0.3", "score (0-1) a peer needs to enter the selection pool of tunnel hops"},
       {"netdb.selection_capacity", "300", "most peers in the selection pool (the best are kept)"},
+      {"tunnels.inbound_quantity", "2", "inbound tunnels in the exploratory pool (1-6)"},
+      {"tunnels.outbound_quantity", "2", "outbound tunnels in the exploratory pool (1-6)"},
+      {"tunnels.length", "3", "hops per tunnel (0-7; 0: direct links)"},
+      {"tunnels.lifetime", "10m", "a tunnel is used this long; its successor is built before it expires"},
+      {"tunnels.build_timeout", "10s", "a build unanswered this long has failed; every hop is charged"},
+      {"tunnels.test_interval", "30s", "each tunnel is tested (out one tunnel, back another) this often"},
+      {"tunnels.max_transit", "5000", "most tunnels this node carries for others; builds beyond are refused"},
+      {"tunnels.share", "80", "percent of netdb.bandwidth_kbps that transit tunnels may use (token bucket)"},
+      {"tunnels.min_hop_bandwidth_kbps", "128", "peers sharing less are not chosen as hops (relaxed in small overlays)"},
+      {"tunnels.build_rate_per_peer", "60", "build requests per minute accepted from one previous hop"},
   };
   return keys;
 }
@@ -235,6 +245,51 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          c.selection.min_score = v;
          return {};
        }},
+      {"tunnels.inbound_quantity", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 6);
+         if (!v) return v.error();
+         c.tunnels.exploratory.inbound_quantity = *v;
+         return {};
+       }},
+      {"tunnels.outbound_quantity", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 6);
+         if (!v) return v.error();
+         c.tunnels.exploratory.outbound_quantity = *v;
+         return {};
+       }},
+      {"tunnels.length", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 0, tunnels::kMaxHops);
+         if (!v) return v.error();
+         c.tunnels.exploratory.length = *v;
+         return {};
+       }},
+      {"tunnels.max_transit", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 0, 1'000'000);
+         if (!v) return v.error();
+         c.tunnels.transit.max_transit = *v;
+         return {};
+       }},
+      {"tunnels.share", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::uint32_t>(k, e, 0, 100);
+         if (!v) return v.error();
+         c.share_percent = *v;
+         return {};
+       }},
+      {"tunnels.min_hop_bandwidth_kbps", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::uint32_t>(k, e, 0, 10'000'000);
+         if (!v) return v.error();
+         c.tunnels.hop_rules.min_bandwidth_kbps = *v;
+         return {};
+       }},
+      {"tunnels.build_rate_per_peer", [&](auto& k, auto& e) -> core::Status {
+         auto v = parse_int<std::size_t>(k, e, 1, 100'000);
+         if (!v) return v.error();
+         c.tunnels.transit.build_requests_per_peer_per_minute = *v;
+         return {};
+       }},
+      {"tunnels.lifetime", duration_into(c.tunnels.exploratory.lifetime)},
+      {"tunnels.build_timeout", duration_into(c.tunnels.build_timeout)},
+      {"tunnels.test_interval", duration_into(c.tunnels.test_interval)},
       {"netdb.probe_interval", duration_into(c.prober.interval)},
       {"netdb.explore_interval", duration_into(c.explore_interval)},
       {"netdb.probe_timeout", duration_into(c.prober.probe_timeout)},
@@ -261,6 +316,14 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   }
   if (auto st = core::check_log_level(c.log.level); !st) return st.error();
   return c;
+}
+
+tunnels::TunnelManagerConfig NodeConfig::tunnel_manager() const {
+  tunnels::TunnelManagerConfig t = tunnels;
+  t.transit.share_bytes_per_sec = 1024.0 * shared_kbps();
+  // A test must be able to fail before the next one starts.
+  t.test_timeout = std::min(t.test_timeout, t.test_interval);
+  return t;
 }
 
 netdb::NetDbConfig NodeConfig::netdb() const {

@@ -62,8 +62,12 @@ Node::Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identit
     const auto* record = netdb_->find(h);
     return record ? record->info.contact() : std::nullopt;
   };
-  netdb::ProbeSink& sink = *this;  // a private base: converted here, inside the class
+  netdb::ProbeSink& sink = *this;  // private bases: converted here, inside the class
   prober_ = std::make_unique<netdb::Prober>(runtime_, *links_, contact_of, sink, config_.prober);
+  tunnels::TunnelPeers& tunnel_peers = *this;
+  tunnels_ = std::make_unique<tunnels::TunnelManager>(runtime_, *links_, identity_, tunnel_peers,
+                                                      config_.tunnel_manager());
+  tunnels_->set_local_delivery([this](core::ByteView block) { on_tunnel_delivery(block); });
   peers_.set_observer(this);
   housekeeping_timer_ = runtime_.make_timer([this] { on_housekeeping(); });
 }
@@ -130,12 +134,13 @@ core::Status Node::start() {
   load_stored_routers();
   netdb::RouterInfo info;
   info.addresses = {{"tcp", contact().host, contact().port}};
-  info.bandwidth_kbps = config_.bandwidth_kbps;
+  info.bandwidth_kbps = config_.shared_kbps();
   info.region = config_.region;
   netdb_->set_local_info(std::move(info));
   add_seed_router_infos();
   netdb_->start();
   prober_->start();
+  tunnels_->start();
   on_housekeeping();
   return {};
 }
@@ -176,6 +181,7 @@ void Node::load_stored_routers() {
 
 void Node::stop() {
   housekeeping_timer_->cancel();
+  tunnels_->stop();
   prober_->stop();
   netdb_->stop();
   links_->stop();
@@ -228,14 +234,14 @@ void Node::on_link_up(const transport::LinkInfo& link) {
   linked_static_keys_[link.peer] = link.peer_static_key;
   if (seeds_.on_linked(link.peer_static_key)) {
     seed_hashes_[link.peer_static_key] = link.peer;
-    if (!netdb_->find(link.peer)) {
-      // A host:port:key seed: ask it for its RouterInfo, our way into the NetDB.
-      transport::PeerContact seed;
-      seed.static_key = link.peer_static_key;
-      seed.hash = link.peer;
-      netdb_->bootstrap_from(seed);
-    }
+    // Ask a seed for its current RouterInfo, our way into the NetDB; even when we have one
+    // stored, its address may have changed while we were down.
+    transport::PeerContact seed;
+    seed.static_key = link.peer_static_key;
+    seed.hash = link.peer;
+    netdb_->bootstrap_from(seed);
   }
+  netdb_->on_peer_linked(link.peer);
   peers_.record_seen(link.peer, runtime_.wall_now());
   prober_->on_link_up(link);
   spdlog::info("link up: peer {} at {} ({}), rtt {}", link.peer.short_string(), link.remote_address,
@@ -256,9 +262,11 @@ void Node::on_link_down(const core::RouterHash& peer, transport::CloseReason rea
 
 void Node::on_block(const core::RouterHash& peer, transport::BlockType type, core::ByteView body) {
   // kMessage blocks start with a service byte.
+  if (type == transport::BlockType::kCell) return tunnels_->on_cell(peer, body);
   if (type == transport::BlockType::kMessage && !body.empty()) {
     if (body[0] == netdb::kNetDbService) return netdb_->on_message(peer, body);
     if (body[0] == netdb::kProbeService) return prober_->on_message(peer, body);
+    if (body[0] == tunnels::kTunnelService) return tunnels_->on_message(peer, body);
   }
   spdlog::debug("block type {} of {} bytes from {} ignored", static_cast<int>(type), body.size(),
                 peer.short_string());
@@ -283,6 +291,34 @@ void Node::on_bandwidth_result(const core::RouterHash& peer, std::uint64_t bytes
   spdlog::debug("bandwidth of peer {}: {:.0f} KB/s ({} bytes in {:.1f} ms)", peer.short_string(),
                 peers_.profile(peer)->bandwidth / 1000, bytes,
                 std::chrono::duration<double, std::milli>(elapsed).count());
+}
+
+std::optional<transport::PeerContact> Node::contact_of(const core::RouterHash& router) {
+  if (is_banned(router)) return std::nullopt;
+  const auto* record = netdb_->find(router);
+  return record ? record->info.contact() : std::nullopt;
+}
+
+std::vector<tunnels::HopCandidate> Node::hop_candidates() {
+  const auto now = runtime_.wall_now();
+  std::vector<tunnels::HopCandidate> out;
+  for (const auto& hash : peers_.selection(now)) {
+    const auto* record = netdb_->find(hash);
+    if (!record || record->info.addresses.empty()) continue;  // no RouterInfo: no key to seal to
+    out.push_back({hash, netdb::score(*peers_.profile(hash), now), record->info.addresses.front().host,
+                   record->info.bandwidth_kbps});
+  }
+  return out;
+}
+
+void Node::on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome outcome) {
+  peers_.record_build(hop, outcome, runtime_.wall_now());
+}
+
+void Node::on_tunnel_delivery(core::ByteView block) {
+  // No service takes messages from tunnels yet (destinations and streams come next).
+  spdlog::debug("message of {} bytes for service {} arrived through a tunnel; no such service here", block.size(),
+                block.empty() ? -1 : int{block[0]});
 }
 
 void Node::on_profile_changed(const core::RouterHash& peer, const netdb::PeerProfile& profile) {

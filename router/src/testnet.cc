@@ -57,8 +57,8 @@ std::size_t Testnet::links_up() const {
 }
 
 std::string Testnet::report() const {
-  std::string out = fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5}  {}\n", "node", "hash", "address",
-                                "netdb", "links", "peers (rtt)");
+  std::string out = fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5} {:>7}  {}\n", "node", "hash", "address",
+                                "netdb", "links", "tun i/o", "peers (rtt)");
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = *nodes_[i];
     std::string peers;
@@ -67,10 +67,12 @@ std::string Testnet::report() const {
       peers += fmt::format("{}({:.2f}ms) ", link.peer.short_string(), ms);
     }
     const std::string name = "node" + std::to_string(i + 1) + (node.config().floodfill ? "*" : "");
-    out += fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5}  {}\n", name, node.identity().hash().short_string(),
-                       node.contact().address(), node.netdb().size(), node.links().links().size(), peers);
+    const std::string tunnels = fmt::format("{}/{}", node.tunnels().established(tunnels::Direction::kInbound),
+                                            node.tunnels().established(tunnels::Direction::kOutbound));
+    out += fmt::format("{:<7} {:<10} {:<22} {:>5} {:>5} {:>7}  {}\n", name, node.identity().hash().short_string(),
+                       node.contact().address(), node.netdb().size(), node.links().links().size(), tunnels, peers);
   }
-  out += "(* floodfill; netdb = RouterInfos known, including its own)\n";
+  out += "(* floodfill; netdb = RouterInfos known, including its own; tun i/o = established inbound/outbound tunnels)\n";
   return out;
 }
 

@@ -104,6 +104,49 @@ TEST(Aead, SealsInPlace) {
   EXPECT_EQ(Bytes(buf.begin(), buf.begin() + 64), copy);
 }
 
+TEST(ChaCha20, Rfc8439Section242Vector) {
+  Key32 key;
+  for (int i = 0; i < 32; ++i) key[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  const Nonce12 nonce = {0, 0, 0, 0, 0, 0, 0, 0x4a, 0, 0, 0, 0};
+  const std::string text =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "
+      "sunscreen would be it.";
+  Bytes data(text.begin(), text.end());
+  chacha20_xor(key, nonce, data, 1);
+  EXPECT_EQ(to_hex(ByteView(data.data(), 32)),
+            "6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b");
+  chacha20_xor(key, nonce, data, 1);
+  EXPECT_EQ(std::string(data.begin(), data.end()), text) << "XOR twice is the identity";
+}
+
+TEST(ChaCha20, EverySizeMatchesOneBlockAtATime) {
+  // The tail through the padded buffer must give the same keystream as the plain computation.
+  Key32 key;
+  random_bytes(key);
+  Nonce12 nonce{};
+  nonce[3] = 9;
+  for (std::size_t size : {0, 1, 63, 64, 127, 128, 511, 512, 513, 1008, 1024, 1500, 4096}) {
+    Bytes whole(size, 0);
+    chacha20_xor(key, nonce, whole, 5);
+    Bytes blocks(size, 0);
+    for (std::size_t at = 0; at < size; at += 64) {
+      chacha20_xor(key, nonce, MutableByteView(blocks.data() + at, std::min<std::size_t>(64, size - at)),
+                   5 + static_cast<std::uint32_t>(at / 64));
+    }
+    EXPECT_EQ(whole, blocks) << size;
+  }
+}
+
+TEST(Blake2b, KeyedMatchesReference) {
+  Key32 key;
+  for (int i = 0; i < 32; ++i) key[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  const std::uint8_t abc[] = {'a', 'b', 'c'};
+  Key32 out;
+  blake2b_keyed(key, abc, out);
+  // Python: hashlib.blake2b(b"abc", key=bytes(range(32)), digest_size=32)
+  EXPECT_EQ(to_hex(out), "d63a32d3e44738d7907f964316c241adaba0abfeabc32349677578a15a203f7f");
+}
+
 TEST(Random, UniformStaysInRange) {
   for (int i = 0; i < 1000; ++i) EXPECT_LT(random_uniform(7), 7u);
 }

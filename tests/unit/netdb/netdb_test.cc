@@ -147,6 +147,23 @@ TEST_F(NetDbTest, PublishReachesTheFloodfillAndFloodsToTheOthers) {
   EXPECT_EQ(f1.db->counters().floods_sent, 2u);
 }
 
+TEST_F(NetDbTest, ALinkToAFloodfillRepublishesOurRecordOnce) {
+  auto& f = net.add(true);
+  auto& n = net.add(false);
+  ASSERT_TRUE(n.db->add_record(f.db->find(f.identity.hash())->wire).ok());
+  n.db->start();
+  rt.advance(1s);
+  const auto stores = f.db->counters().stores_received;
+  ASSERT_GE(stores, 1u);
+  // The floodfill restarts elsewhere and links to us again: three link-ups, one publish.
+  for (int i = 0; i < 3; ++i) n.db->on_peer_linked(f.identity.hash());
+  rt.advance(1s);
+  EXPECT_EQ(f.db->counters().stores_received, stores + 1);
+  n.db->on_peer_linked(n.identity.hash());  // not a floodfill we know: nothing
+  rt.advance(1s);
+  EXPECT_EQ(f.db->counters().stores_received, stores + 1);
+}
+
 TEST_F(NetDbTest, IterativeLookupFollowsCloserFloodfills) {
   auto& f1 = net.add(true);
   auto& f2 = net.add(true);

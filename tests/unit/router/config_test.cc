@@ -102,7 +102,10 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"netdb.probe_interval", "30s"}, {"netdb.probe_timeout", "5s"}, {"netdb.probe_budget", "60"},
       {"netdb.bandwidth_probe_bytes", "0"}, {"netdb.bandwidth_probe_interval", "1m"},
       {"netdb.ban_after_failures", "5"}, {"netdb.ban_duration", "1h"}, {"netdb.min_score", "0.5"},
-      {"netdb.selection_capacity", "50"}};
+      {"netdb.selection_capacity", "50"}, {"tunnels.inbound_quantity", "3"}, {"tunnels.outbound_quantity", "1"},
+      {"tunnels.length", "0"}, {"tunnels.lifetime", "20s"}, {"tunnels.build_timeout", "5s"},
+      {"tunnels.test_interval", "10s"}, {"tunnels.max_transit", "10"}, {"tunnels.share", "50"},
+      {"tunnels.min_hop_bandwidth_kbps", "64"}, {"tunnels.build_rate_per_peer", "30"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;

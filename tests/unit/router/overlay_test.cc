@@ -7,6 +7,7 @@
 #include <map>
 
 #include "hop/router/node.h"
+#include "hop/tunnels/tunnel_manager.h"
 #include "support/loopback.h"
 #include "support/temp_dir.h"
 
@@ -149,6 +150,61 @@ TEST(Overlay, TwentyNodesLearnEveryRouterBanTheDeadAndKeepItAllAcrossARestart) {
     EXPECT_EQ(*n->peers().ban_of(dead[0]), bans_before[n]) << "neither lifted nor extended";
     for (const auto& link : n->links().links()) EXPECT_NE(link.peer, dead[0]);
   }
+}
+
+// Ten nodes on loopback (127.80-89.0.1), each seeded with every other: every node's exploratory
+// pool of 2 inbound and 2 outbound 3-hop tunnels is up within 10 s, and tunnel tests (out one
+// tunnel, back through another) pass.
+TEST(Overlay, TenNodesBuildTheirTunnelPoolsWithinTenSecondsAndTestThem) {
+  boost::asio::io_context io;
+  core::AsioRuntime rt(io);
+  TempDir dir;
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (int i = 0; i < 10; ++i) {
+    NodeConfig c;
+    c.data_dir = dir.path() / ("node" + std::to_string(i));
+    c.listen_host = "127." + std::to_string(80 + i) + ".0.1";
+    c.listen_port = 0;
+    c.log.level = "warn";
+    c.floodfill = i < 3;
+    c.tunnels.test_interval = 2s;
+    auto node = Node::create(rt, c, {});
+    ASSERT_TRUE(node.ok()) << node.error().message();
+    ASSERT_TRUE((*node)->start().ok());
+    nodes.push_back(std::move(*node));
+  }
+  for (auto& n : nodes) {
+    std::vector<transport::PeerContact> others;
+    for (auto& o : nodes) {
+      if (o != n) others.push_back(o->contact());
+    }
+    n->set_seeds(others);
+  }
+  auto pools_up = [&] {
+    for (auto& n : nodes) {
+      if (n->tunnels().established(tunnels::Direction::kInbound) < 2 ||
+          n->tunnels().established(tunnels::Direction::kOutbound) < 2) {
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(hop::test::run_until(io, pools_up, 10s));
+  for (auto& n : nodes) {
+    for (const auto& t : n->tunnels().tunnels()) {
+      if (t.state != tunnels::TunnelState::kEstablished) continue;
+      EXPECT_EQ(t.hops.size(), 3u);
+    }
+  }
+  ASSERT_TRUE(hop::test::run_until(io, [&] {
+    for (auto& n : nodes) {
+      if (n->tunnels().counters().tests_passed == 0) return false;
+    }
+    return true;
+  }, 10s));
+  std::size_t transit = 0;
+  for (auto& n : nodes) transit += n->tunnels().transit().size();
+  EXPECT_GE(transit, 10u * 4u * 3u) << "every hop of every tunnel is someone's transit tunnel";
 }
 
 }  // namespace

@@ -78,6 +78,11 @@ void aead_seal(const Key32& key, std::uint64_t nonce, ByteView ad, ByteView plai
 [[nodiscard]] bool aead_open(const Key32& key, std::uint64_t nonce, ByteView ad,
                              ByteView ciphertext, MutableByteView out);
 
+// --- ChaCha20 (IETF, 96-bit nonce), unauthenticated: tunnel layers only ---
+using Nonce12 = std::array<std::uint8_t, 12>;
+// XORs `data` in place with the ChaCha20 keystream of (key, nonce), starting at block `counter`.
+void chacha20_xor(const Key32& key, const Nonce12& nonce, MutableByteView data, std::uint32_t counter = 0);
+
 // --- BLAKE2b ---
 // Incremental BLAKE2b with an output of 1..64 bytes (unkeyed).
 class Blake2b {
@@ -95,6 +100,8 @@ class Blake2b {
 };
 
 Hash64 blake2b_512(ByteView data);
+// Keyed BLAKE2b (key 16..64 bytes) with an output of out.size() (1..64) bytes.
+void blake2b_keyed(ByteView key, ByteView data, MutableByteView out);
 Key32 blake2b_256(ByteView data);
 
 // HMAC (RFC 2104) over BLAKE2b-512, as Noise defines HMAC-HASH.

@@ -66,6 +66,10 @@ class NetDb {
   void start();
   void stop();
 
+  // A link to `peer` came up. If it is a floodfill, our record is published again soon (once per
+  // burst): after a restart the stored addresses of floodfills may be stale, and a publish over
+  // a fresh link is what brings them our current record.
+  void on_peer_linked(const core::RouterHash& peer);
   // A kMessage block whose first byte is kNetDbService.
   void on_message(const core::RouterHash& from, core::ByteView block);
   // Iterative lookup through the floodfills; `done` runs on this thread, at most lookup_timeout later.

@@ -15,6 +15,7 @@
 #include "hop/netdb/netdb.h"
 #include "hop/netdb/peer_book.h"
 #include "hop/netdb/prober.h"
+#include "hop/tunnels/tunnel_manager.h"
 #include "hop/transport/link_manager.h"
 
 namespace hop::router {
@@ -29,12 +30,18 @@ struct NodeConfig {
   transport::LinkSettings link;
   transport::LinkLimits limits;
   bool floodfill = false;
-  std::uint32_t bandwidth_kbps = 1024;  // shared bandwidth advertised in our RouterInfo
+  std::uint32_t bandwidth_kbps = 1024;  // this node's bandwidth, KB/s
+  std::uint32_t share_percent = 80;     // of bandwidth_kbps, for transit tunnels (advertised)
   std::string region;                   // country/region hint advertised in our RouterInfo
   core::Duration explore_interval = std::chrono::seconds(30);  // NetDB exploration lookups
   netdb::ProberConfig prober;
   netdb::BanPolicy bans;
   netdb::SelectionOptions selection;
+  tunnels::TunnelManagerConfig tunnels;  // transit.share_bytes_per_sec is derived: see tunnel_manager()
+
+  // The bandwidth we share with transit tunnels and advertise in our RouterInfo, KB/s.
+  std::uint32_t shared_kbps() const { return static_cast<std::uint32_t>(std::uint64_t{bandwidth_kbps} * share_percent / 100); }
+  tunnels::TunnelManagerConfig tunnel_manager() const;
 
   transport::LinkManagerConfig link_manager() const;
   netdb::NetDbConfig netdb() const;

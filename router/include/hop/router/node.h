@@ -1,6 +1,7 @@
 // One Hopline node: its identity, its link manager, its NetDB (records, peer profiles, bans,
-// the prober) and the store thread that persists them. The composition root for a node; later
-// issues add tunnels and the proxy here.
+// the prober), the store thread that persists them, and its tunnels (the exploratory pool and
+// the transit tunnels it carries). The composition root for a node; later issues add
+// destinations and the proxy here.
 // Timers: the housekeeping timer (every second) redials due seeds and ends expired bans.
 // Thread affinity: the io_context of the AsioRuntime it is given (the store has its own thread).
 #pragma once
@@ -27,7 +28,10 @@ class StoreThread;
 // Loads DIR/identity.key, or creates it (and DIR, mode 0700) when it does not exist.
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir);
 
-class Node final : private transport::LinkEvents, private netdb::ProbeSink, private netdb::PeerBookObserver {
+class Node final : private transport::LinkEvents,
+                   private netdb::ProbeSink,
+                   private netdb::PeerBookObserver,
+                   private tunnels::TunnelPeers {
  public:
   // Start-up errors (identity, seed file, a damaged NetDB file) are returned, with what to do.
   static core::Result<std::unique_ptr<Node>> create(core::AsioRuntime& runtime, NodeConfig config);
@@ -52,6 +56,8 @@ class Node final : private transport::LinkEvents, private netdb::ProbeSink, priv
   const netdb::NetDb& netdb() const { return *netdb_; }
   const netdb::PeerBook& peers() const { return peers_; }
   const netdb::Prober& prober() const { return *prober_; }
+  tunnels::TunnelManager& tunnels() { return *tunnels_; }
+  const tunnels::TunnelManager& tunnels() const { return *tunnels_; }
   // Waits until every store write posted so far is on disk.
   void flush_store();
 
@@ -77,6 +83,10 @@ class Node final : private transport::LinkEvents, private netdb::ProbeSink, priv
   void on_profile_changed(const core::RouterHash& peer, const netdb::PeerProfile& profile) override;
   void on_banned(const core::RouterHash& peer, const netdb::Ban& ban) override;
   void on_ban_ended(const core::RouterHash& peer) override;
+  std::optional<transport::PeerContact> contact_of(const core::RouterHash& router) override;
+  std::vector<tunnels::HopCandidate> hop_candidates() override;
+  void on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome outcome) override;
+  void on_tunnel_delivery(core::ByteView block);
   void on_record(const netdb::SignedRouterInfo& record);
   void load_stored_routers();
   void add_seed_router_infos();
@@ -91,6 +101,7 @@ class Node final : private transport::LinkEvents, private netdb::ProbeSink, priv
   std::unique_ptr<netdb::NetDb> netdb_;
   netdb::PeerBook peers_;
   std::unique_ptr<netdb::Prober> prober_;
+  std::unique_ptr<tunnels::TunnelManager> tunnels_;
   SeedDialer seeds_;
   std::vector<core::Bytes> seed_router_infos_;  // from the seed file, added at start()
   std::vector<netdb::StoredRouter> stored_routers_;  // from the store, added at start()

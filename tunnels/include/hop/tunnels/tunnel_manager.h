@@ -1,0 +1,230 @@
+// TunnelManager: a node's tunnels. It builds and keeps the exploratory pool of its own tunnels
+// (inbound and outbound, rotated before they expire, tested in pairs), carries other nodes'
+// tunnels within its limits (TransitTable), and moves cells and tunnel messages over any
+// LinkLayer. docs/tunnels.md is the wire format; the pure pieces are build_record.h, cell.h,
+// hop_selection.h, pool.h and transit.h.
+//
+// Timers (all in tunnel_manager.cc, on_tick): one tick every kManagerTick checks
+//   build timeouts (build_timeout after a build was sent), tunnel expiry, pool plans,
+//   tunnel tests (every test_interval) and their timeouts (test_timeout), transit expiry.
+// Thread affinity: the node's network thread (the LinkLayer's).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hop/core/identity.h"
+#include "hop/core/runtime.h"
+#include "hop/netdb/profile.h"
+#include "hop/transport/link_layer.h"
+#include "hop/tunnels/build_record.h"
+#include "hop/tunnels/cell.h"
+#include "hop/tunnels/hop_selection.h"
+#include "hop/tunnels/pool.h"
+#include "hop/tunnels/token_bucket.h"
+#include "hop/tunnels/transit.h"
+
+namespace hop::tunnels {
+
+// What the manager asks of the node (the NetDB and the peer profiles).
+class TunnelPeers {
+ public:
+  virtual ~TunnelPeers() = default;
+  // How to reach a router, with its static key (from its RouterInfo); nullopt if unknown.
+  virtual std::optional<transport::PeerContact> contact_of(const core::RouterHash& router) = 0;
+  // The peers hops may be chosen from (the NetDB selection pool), with score, address, bandwidth.
+  virtual std::vector<HopCandidate> hop_candidates() = 0;
+  // A build through `hop` ended so; lands in its profile.
+  virtual void on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome outcome) = 0;
+};
+
+struct TunnelManagerConfig {
+  PoolConfig exploratory;
+  HopRules hop_rules;
+  TransitLimits transit;
+  core::Duration build_timeout = kBuildTimeout;
+  core::Duration test_interval = std::chrono::seconds(30);
+  core::Duration test_timeout = std::chrono::seconds(10);
+  std::size_t test_failures_before_replace = 2;
+};
+
+enum class TunnelState : std::uint8_t { kBuilding, kEstablished };
+std::string_view to_string(TunnelState state);
+
+struct TunnelHopView {
+  core::RouterHash router;
+  std::string address;
+  TunnelId receive_id = 0;
+};
+
+// One of our own tunnels, as the console shows it.
+struct TunnelView {
+  std::uint64_t id = 0;  // local, for people
+  Direction direction = Direction::kOutbound;
+  std::vector<TunnelHopView> hops;
+  TunnelState state = TunnelState::kBuilding;
+  core::TimePoint created{};
+  core::TimePoint expires{};
+  std::optional<core::Duration> build_latency;
+  std::optional<core::Duration> latency;  // last tunnel test round trip (outbound + inbound)
+  std::uint32_t test_failures = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t cells = 0;
+};
+
+struct TransitView {
+  TunnelId receive_id = 0;
+  HopRole role = HopRole::kParticipant;
+  core::RouterHash previous;
+  core::RouterHash next;  // zeros for an endpoint
+  core::TimePoint created{};
+  core::TimePoint expires{};
+  std::uint64_t cells = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t dropped = 0;
+};
+
+struct TunnelCounters {
+  std::uint64_t builds_started = 0;
+  std::uint64_t builds_succeeded = 0;
+  std::uint64_t builds_refused = 0;  // a hop declined or its reply did not open
+  std::uint64_t builds_timed_out = 0;
+  std::uint64_t build_requests_received = 0;
+  std::uint64_t transit_accepted = 0;
+  std::uint64_t transit_refused = 0;
+  std::uint64_t cells_forwarded = 0;
+  std::uint64_t cells_unknown_tunnel = 0;  // unknown or expired id: dropped
+  std::uint64_t cells_over_bandwidth = 0;  // transit cells without tokens: dropped
+  std::uint64_t cells_rejected = 0;        // failed integrity or replay at an end: dropped
+  std::uint64_t malformed = 0;             // tunnel blocks and records that do not parse
+  std::uint64_t tests_sent = 0;
+  std::uint64_t tests_passed = 0;
+  std::uint64_t tests_failed = 0;
+  std::uint64_t messages_delivered = 0;
+};
+
+class TunnelManager {
+ public:
+  // A message that arrived through one of our inbound tunnels and is not for the tunnel service
+  // (its first byte is another service), for the node to dispatch.
+  using LocalDelivery = std::function<void(core::ByteView block)>;
+
+  TunnelManager(core::Runtime& runtime, transport::LinkLayer& links, const core::Identity& identity,
+                TunnelPeers& peers, TunnelManagerConfig config);
+  ~TunnelManager();
+  TunnelManager(const TunnelManager&) = delete;
+  TunnelManager& operator=(const TunnelManager&) = delete;
+
+  void set_local_delivery(LocalDelivery fn) { local_delivery_ = std::move(fn); }
+  void start();
+  void stop();
+
+  // From the link layer: a kMessage block whose first byte is kTunnelService, and kCell blocks.
+  void on_message(const core::RouterHash& from, core::ByteView block);
+  void on_cell(const core::RouterHash& from, core::ByteView block);
+
+  // Sends `message` (a link message block: service byte first) through an established outbound
+  // tunnel of the pool to `router`, or into `router`'s inbound tunnel `tunnel` when given.
+  core::Status send_out(core::ByteView message, const core::RouterHash& router,
+                        std::optional<TunnelId> tunnel = std::nullopt);
+
+  std::vector<TunnelView> tunnels() const;
+  std::vector<TransitView> transit() const;
+  std::size_t established(Direction direction) const;
+  const TunnelCounters& counters() const { return counters_; }
+  // Share of builds that succeeded among those finished within `window` (nullopt: none finished).
+  std::optional<double> build_success_rate(core::Duration window) const;
+  std::optional<double> build_success_rate_since_start() const;
+  // Hop selection relaxations of the last build (empty: every rule held).
+  const std::vector<Relaxation>& last_relaxations() const { return last_relaxed_; }
+
+ private:
+  struct Hop {
+    HopPlan plan;
+    std::string address;
+  };
+  struct Owned {
+    std::uint64_t id = 0;
+    Direction direction = Direction::kOutbound;
+    std::vector<Hop> hops;
+    std::vector<std::size_t> slot_of_hop;
+    TunnelId match_id = 0;  // outbound: the endpoint's receive id; inbound: our own id
+    TunnelState state = TunnelState::kBuilding;
+    core::TimePoint build_started{};
+    core::TimePoint created{};  // established
+    core::TimePoint expires{};
+    std::optional<core::Duration> build_latency;
+    std::optional<core::Duration> latency;
+    std::uint32_t test_failures = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t cells = 0;
+    std::unique_ptr<CellWriter> writer;  // outbound
+    std::unique_ptr<CellReader> reader;  // inbound
+  };
+  struct PendingTest {
+    std::uint64_t outbound = 0;
+    std::uint64_t inbound = 0;
+    core::TimePoint sent{};
+  };
+
+  void on_tick();
+  void plan_pool();
+  void build(Direction direction);
+  std::optional<Owned> plan_tunnel(Direction direction);
+  void send_build(Owned& tunnel, core::Bytes block);
+  void on_build_request(const core::RouterHash& from, const TunnelBlock& block);
+  void on_build_reply(TunnelId tunnel_id, core::ByteView slots);
+  void finish_build(Owned& tunnel, core::ByteView slots);
+  void fail_build(Owned& tunnel);
+  void forward_request(const BuildRecord& record, core::Bytes slots);
+  void on_gateway_message(const TunnelBlock& block);
+  void deliver_inbound(Owned& tunnel, const Cell& cell);
+  void deliver_at_endpoint(core::ByteView message);
+  void deliver_to(const core::RouterHash& router, core::ByteView block);
+  void dispatch_local(core::ByteView block);
+  void erase(std::uint64_t id);
+  std::vector<HopLayer> layers_of(const Owned& tunnel) const;
+  void forward_cell(TransitHop& hop, Cell& cell);
+  void send_cells(const core::RouterHash& to, std::vector<Cell>& cells);
+  bool send_block(const core::RouterHash& to, transport::BlockType type, core::ByteView body);
+  core::Status send_through(Owned& outbound, core::ByteView message);
+  void run_tests();
+  void on_test(core::ByteView body);
+  void expire_tests();
+  void record_outcome(bool success);
+  Owned* find_owned(std::uint64_t id);
+  Owned* established_tunnel(Direction direction);
+  TunnelId fresh_id();
+
+  core::Runtime& runtime_;
+  transport::LinkLayer& links_;
+  const core::Identity& identity_;
+  TunnelPeers& peers_;
+  TunnelManagerConfig config_;
+  TransitTable transit_;
+  TokenBucket transit_bucket_;
+  std::map<std::uint64_t, Owned> owned_;
+  std::map<TunnelId, std::uint64_t> outbound_by_endpoint_;
+  std::map<TunnelId, std::uint64_t> inbound_by_owner_id_;
+  std::map<std::uint64_t, PendingTest> tests_;
+  std::map<std::uint64_t, core::TimePoint> build_deadlines_;  // tunnel id -> deadline
+  std::deque<std::pair<core::TimePoint, bool>> build_history_;  // the last 10 min of outcomes
+  std::uint64_t builds_finished_ = 0;
+  std::uint64_t next_local_id_ = 1;
+  std::size_t test_rotation_ = 0;
+  core::TimePoint next_test_{};
+  std::vector<Relaxation> last_relaxed_;
+  std::mt19937_64 rng_;
+  TunnelCounters counters_;
+  LocalDelivery local_delivery_;
+  std::unique_ptr<core::Timer> tick_timer_;
+  bool running_ = false;
+};
+
+}  // namespace hop::tunnels

@@ -1,0 +1,665 @@
+#include "hop/tunnels/tunnel_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "hop/core/crypto.h"
+#include "hop/tunnels/errors.h"
+
+namespace hop::tunnels {
+namespace {
+
+constexpr auto kManagerTick = std::chrono::milliseconds(250);
+constexpr auto kHistoryWindow = std::chrono::minutes(10);
+constexpr std::size_t kDeliveryRouterSize = 1 + 32;
+constexpr std::size_t kDeliveryTunnelSize = 1 + 32 + 4;
+
+core::crypto::Key32 random_key() {
+  core::crypto::Key32 k;
+  core::crypto::random_bytes(k);
+  return k;
+}
+
+void put_u32(core::Bytes& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+std::uint32_t get_u32(core::ByteView in, std::size_t at) {
+  return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) | (std::uint32_t{in[at + 2]} << 8) |
+         in[at + 3];
+}
+
+core::RouterHash hash_at(core::ByteView in, std::size_t at) {
+  core::RouterHash h;
+  std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), h.bytes.size(), h.bytes.begin());
+  return h;
+}
+
+// Delivery instructions for an outbound endpoint (docs/tunnels.md, "Tunnel messages").
+core::Bytes with_delivery(core::ByteView message, const core::RouterHash& router, std::optional<TunnelId> tunnel) {
+  core::Bytes out;
+  out.reserve(kDeliveryTunnelSize + message.size());
+  out.push_back(static_cast<std::uint8_t>(tunnel ? Delivery::kTunnel : Delivery::kRouter));
+  out.insert(out.end(), router.bytes.begin(), router.bytes.end());
+  if (tunnel) put_u32(out, *tunnel);
+  out.insert(out.end(), message.begin(), message.end());
+  return out;
+}
+
+core::Bytes test_block(std::uint64_t test_id) {
+  core::Bytes body(kTunnelTestBodySize);
+  for (std::size_t i = 0; i < 8; ++i) body[i] = static_cast<std::uint8_t>(test_id >> (56 - 8 * i));
+  return encode_tunnel_block(TunnelKind::kTunnelTest, 0, body);
+}
+
+}  // namespace
+
+std::string_view to_string(TunnelState state) {
+  switch (state) {
+    case TunnelState::kBuilding: return "building";
+    case TunnelState::kEstablished: return "established";
+  }
+  return "unknown";
+}
+
+TunnelManager::TunnelManager(core::Runtime& runtime, transport::LinkLayer& links, const core::Identity& identity,
+                             TunnelPeers& peers, TunnelManagerConfig config)
+    : runtime_(runtime),
+      links_(links),
+      identity_(identity),
+      peers_(peers),
+      config_(config),
+      transit_(config.transit),
+      // Half a second of the share may burst: enough for a build's worth of cells at once.
+      transit_bucket_(config.transit.share_bytes_per_sec,
+                      std::max(64.0 * 1024, config.transit.share_bytes_per_sec / 2)),
+      rng_(core::crypto::random_u64()) {
+  tick_timer_ = runtime_.make_timer([this] { on_tick(); });
+}
+
+TunnelManager::~TunnelManager() { stop(); }
+
+void TunnelManager::start() {
+  running_ = true;
+  next_test_ = runtime_.now() + config_.test_interval;
+  on_tick();
+}
+
+void TunnelManager::stop() {
+  running_ = false;
+  tick_timer_->cancel();
+}
+
+// --- timers -------------------------------------------------------------------------------
+
+void TunnelManager::on_tick() {
+  const auto now = runtime_.now();
+  std::vector<std::uint64_t> timed_out;
+  for (const auto& [id, deadline] : build_deadlines_) {
+    if (deadline <= now) timed_out.push_back(id);
+  }
+  for (auto id : timed_out) {
+    if (Owned* t = find_owned(id)) fail_build(*t);
+  }
+  std::vector<std::uint64_t> expired;
+  for (const auto& [id, t] : owned_) {
+    if (t.state != TunnelState::kBuilding && t.expires <= now) expired.push_back(id);
+  }
+  for (auto id : expired) erase(id);
+  transit_.expire(now);
+  expire_tests();
+  if (running_) {
+    plan_pool();
+    if (now >= next_test_) {
+      run_tests();
+      next_test_ = now + config_.test_interval;
+    }
+    tick_timer_->arm(now + kManagerTick);
+  }
+}
+
+// --- our own tunnels: building ------------------------------------------------------------
+
+void TunnelManager::plan_pool() {
+  std::vector<PoolTunnel> tunnels;
+  for (const auto& [id, t] : owned_) {
+    tunnels.push_back({t.direction, t.state == TunnelState::kEstablished, t.expires});
+  }
+  const auto builds = plan_builds(tunnels, config_.exploratory, runtime_.now());
+  for (std::size_t i = 0; i < builds.inbound; ++i) build(Direction::kInbound);
+  for (std::size_t i = 0; i < builds.outbound; ++i) build(Direction::kOutbound);
+}
+
+TunnelId TunnelManager::fresh_id() {
+  for (;;) {
+    const auto id = static_cast<TunnelId>(core::crypto::random_u64());
+    if (id != 0 && !transit_.find(id) && !inbound_by_owner_id_.count(id)) return id;
+  }
+}
+
+std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(Direction direction) {
+  HopRequest request{.length = config_.exploratory.length, .self = identity_.hash(), .avoid = {}};
+  for (const auto& [id, t] : owned_) {
+    if (t.direction != direction) continue;  // prefer peers our other tunnels this way do not use
+    for (const auto& h : t.hops) request.avoid.push_back(h.plan.router);
+  }
+  Owned t;
+  t.direction = direction;
+  if (request.length > 0) {
+    auto choice = select_hops(peers_.hop_candidates(), request, config_.hop_rules, rng_);
+    if (!choice) return std::nullopt;
+    last_relaxed_ = choice->relaxed;
+    for (const auto& router : choice->hops) {
+      auto contact = peers_.contact_of(router);
+      if (!contact) return std::nullopt;
+      t.hops.push_back({{router, contact->static_key, {}}, contact->address()});
+    }
+  }
+  const auto expiry = runtime_.wall_now() + std::chrono::duration_cast<core::WallTime::duration>(config_.exploratory.lifetime);
+  const auto integrity = random_key();
+  for (auto& h : t.hops) {
+    auto& r = h.plan.record;
+    r.receive_id = fresh_id();
+    r.layer_key = random_key();
+    r.iv_key = random_key();
+    r.reply_key = random_key();
+    r.expiry = expiry;
+  }
+  const std::size_t n = t.hops.size();
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    t.hops[i].plan.record.next_router = t.hops[i + 1].plan.router;
+    t.hops[i].plan.record.next_id = t.hops[i + 1].plan.record.receive_id;
+  }
+  if (direction == Direction::kInbound) {
+    t.match_id = fresh_id();
+    if (n > 0) {
+      t.hops[0].plan.record.role = HopRole::kInboundGateway;
+      t.hops[0].plan.record.integrity_key = integrity;
+      t.hops[n - 1].plan.record.next_router = identity_.hash();
+      t.hops[n - 1].plan.record.next_id = t.match_id;
+    }
+    t.reader = std::make_unique<CellReader>(integrity);
+  } else {
+    if (n > 0) {
+      auto& endpoint = t.hops[n - 1].plan.record;
+      endpoint.role = HopRole::kOutboundEndpoint;
+      endpoint.integrity_key = integrity;
+      endpoint.reply_router = identity_.hash();  // straight back, unless an inbound tunnel can carry it
+      if (Owned* in = established_tunnel(Direction::kInbound); in && !in->hops.empty()) {
+        endpoint.reply_router = in->hops[0].plan.router;
+        endpoint.reply_id = in->hops[0].plan.record.receive_id;
+      }
+      t.match_id = endpoint.receive_id;
+    }
+    t.writer = std::make_unique<CellWriter>(integrity);
+  }
+  return t;
+}
+
+void TunnelManager::build(Direction direction) {
+  auto planned = plan_tunnel(direction);
+  if (!planned) return;  // no usable hops now; plan_pool tries again at the next tick
+  const auto now = runtime_.now();
+  const std::uint64_t id = next_local_id_++;
+  Owned& t = owned_[id] = std::move(*planned);
+  t.id = id;
+  t.build_started = now;
+  ++counters_.builds_started;
+  if (t.hops.empty()) {  // 0 hops: our own links, nothing to build
+    t.state = TunnelState::kEstablished;
+    t.created = now;
+    t.expires = now + config_.exploratory.lifetime;
+    t.build_latency = core::Duration::zero();
+    if (t.direction == Direction::kInbound) inbound_by_owner_id_[t.match_id] = id;
+    ++counters_.builds_succeeded;
+    record_outcome(true);
+    return;
+  }
+  (t.direction == Direction::kInbound ? inbound_by_owner_id_ : outbound_by_endpoint_)[t.match_id] = id;
+  std::vector<HopPlan> plans;
+  for (const auto& h : t.hops) plans.push_back(h.plan);
+  auto prepared = prepare_build(plans);
+  t.slot_of_hop = std::move(prepared.slot_of_hop);
+  build_deadlines_[id] = now + config_.build_timeout;
+  send_build(t, encode_tunnel_block(TunnelKind::kBuildRequest, t.hops[0].plan.record.receive_id, prepared.slots));
+}
+
+void TunnelManager::send_build(Owned& tunnel, core::Bytes block) {
+  const auto& first = tunnel.hops[0].plan.router;
+  if (tunnel.direction == Direction::kInbound) {
+    // So that the gateway does not learn who owns the tunnel, the request leaves through one of
+    // our outbound tunnels when there is one.
+    if (Owned* out = established_tunnel(Direction::kOutbound); out && !out->hops.empty()) {
+      if (send_through(*out, with_delivery(block, first, std::nullopt))) return;
+    }
+  }
+  send_block(first, transport::BlockType::kMessage, block);
+}
+
+void TunnelManager::finish_build(Owned& tunnel, core::ByteView slots) {
+  std::vector<HopPlan> plans;
+  for (const auto& h : tunnel.hops) plans.push_back(h.plan);
+  const auto replies = read_replies(slots, plans, tunnel.slot_of_hop);
+  bool all = true;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const bool ok = replies[i] == BuildStatus::kAccepted;
+    all = all && ok;
+    peers_.on_build_outcome(tunnel.hops[i].plan.router,
+                            ok ? netdb::BuildOutcome::kAccepted : netdb::BuildOutcome::kDeclined);
+  }
+  build_deadlines_.erase(tunnel.id);
+  record_outcome(all);
+  if (!all) {
+    ++counters_.builds_refused;
+    erase(tunnel.id);
+    return;
+  }
+  const auto now = runtime_.now();
+  ++counters_.builds_succeeded;
+  tunnel.state = TunnelState::kEstablished;
+  tunnel.created = now;
+  tunnel.expires = now + config_.exploratory.lifetime;
+  tunnel.build_latency = now - tunnel.build_started;
+  for (auto& h : tunnel.hops) h.plan.record.reply_key = {};  // no longer needed
+}
+
+void TunnelManager::fail_build(Owned& tunnel) {
+  // Nobody answered: any hop may have lost the request, so each is charged.
+  for (const auto& h : tunnel.hops) peers_.on_build_outcome(h.plan.router, netdb::BuildOutcome::kTimedOut);
+  ++counters_.builds_timed_out;
+  record_outcome(false);
+  erase(tunnel.id);
+}
+
+void TunnelManager::record_outcome(bool success) {
+  const auto now = runtime_.now();
+  ++builds_finished_;
+  build_history_.emplace_back(now, success);
+  while (!build_history_.empty() && now - build_history_.front().first > kHistoryWindow) build_history_.pop_front();
+}
+
+void TunnelManager::erase(std::uint64_t id) {
+  auto it = owned_.find(id);
+  if (it == owned_.end()) return;
+  auto& index = it->second.direction == Direction::kInbound ? inbound_by_owner_id_ : outbound_by_endpoint_;
+  index.erase(it->second.match_id);
+  build_deadlines_.erase(id);
+  owned_.erase(it);
+}
+
+// --- messages from the link ---------------------------------------------------------------
+
+void TunnelManager::on_message(const core::RouterHash& from, core::ByteView block) {
+  auto decoded = decode_tunnel_block(block);
+  if (!decoded) {
+    ++counters_.malformed;
+    return;
+  }
+  switch (decoded->kind) {
+    case TunnelKind::kBuildRequest: return on_build_request(from, *decoded);
+    case TunnelKind::kBuildReply: return on_build_reply(decoded->tunnel_id, decoded->body);
+    case TunnelKind::kGatewayMessage: return on_gateway_message(*decoded);
+    case TunnelKind::kTunnelTest: return on_test(decoded->body);
+  }
+}
+
+void TunnelManager::on_build_request(const core::RouterHash& from, const TunnelBlock& block) {
+  ++counters_.build_requests_received;
+  auto opened = open_build_request(block.body, identity_);
+  if (!opened) {
+    // No slot names us: it may be the last hop handing us our own inbound tunnel's build.
+    auto it = inbound_by_owner_id_.find(block.tunnel_id);
+    if (opened.error().code == Errc::kNotForUs && it != inbound_by_owner_id_.end()) {
+      Owned& t = owned_.at(it->second);
+      if (t.state == TunnelState::kBuilding && !t.hops.empty() && from == t.hops.back().plan.router) {
+        return finish_build(t, block.body);
+      }
+    }
+    ++counters_.malformed;
+    return;
+  }
+  const BuildRecord& rec = opened->record;
+  const auto wall = runtime_.wall_now();
+  const bool endpoint = rec.role == HopRole::kOutboundEndpoint;
+  if (rec.receive_id != block.tunnel_id || rec.expiry <= wall || rec.expiry > wall + kMaxExpiryAhead ||
+      (!endpoint && rec.next_router == identity_.hash()) || (endpoint && rec.reply_router == core::RouterHash{})) {
+    ++counters_.malformed;  // the owner's build times out
+    return;
+  }
+  const auto now = runtime_.now();
+  const BuildStatus status = transit_.admit(rec, from, now);
+  core::Bytes slots(block.body.begin(), block.body.end());
+  answer_build_request(slots, opened->slot, rec.reply_key, status);
+  if (status == BuildStatus::kAccepted) {
+    const auto left = std::chrono::duration_cast<core::Duration>(rec.expiry - wall);
+    transit_.add(rec, from, now, now + left);
+    ++counters_.transit_accepted;
+  } else {
+    ++counters_.transit_refused;
+  }
+  forward_request(rec, std::move(slots));
+}
+
+void TunnelManager::forward_request(const BuildRecord& rec, core::Bytes slots) {
+  if (rec.role != HopRole::kOutboundEndpoint) {
+    send_block(rec.next_router, transport::BlockType::kMessage,
+               encode_tunnel_block(TunnelKind::kBuildRequest, rec.next_id, slots));
+    return;
+  }
+  const auto reply = encode_tunnel_block(TunnelKind::kBuildReply, rec.receive_id, slots);
+  if (rec.reply_id == 0) {
+    deliver_to(rec.reply_router, reply);
+  } else {
+    deliver_to(rec.reply_router, encode_tunnel_block(TunnelKind::kGatewayMessage, rec.reply_id, reply));
+  }
+}
+
+void TunnelManager::on_build_reply(TunnelId tunnel_id, core::ByteView slots) {
+  auto it = outbound_by_endpoint_.find(tunnel_id);
+  if (it == outbound_by_endpoint_.end()) return;  // late (timed out) or not ours
+  Owned& t = owned_.at(it->second);
+  if (t.state == TunnelState::kBuilding) finish_build(t, slots);
+}
+
+void TunnelManager::on_gateway_message(const TunnelBlock& block) {
+  TransitHop* hop = transit_.find(block.tunnel_id);
+  if (hop && hop->record.role == HopRole::kInboundGateway) {
+    auto cells = hop->writer->write(block.body, hop->record.next_id);
+    if (!cells) {
+      ++counters_.malformed;
+      return;
+    }
+    for (auto& cell : *cells) {
+      // The gateway adds its layer like every later hop; forward_cell would rewrite the id
+      // again, so the gateway's own layer is applied here and the cell sent as written.
+      apply_hop_layer(cell, {hop->record.layer_key, hop->record.iv_key});
+      if (!transit_bucket_.take(kCellSize, runtime_.now())) {
+        ++hop->dropped;
+        ++counters_.cells_over_bandwidth;
+        continue;
+      }
+      ++hop->cells;
+      hop->bytes += kCellSize;
+      send_block(hop->record.next_router, transport::BlockType::kCell, cell);
+    }
+    return;
+  }
+  // Our own 0-hop inbound tunnel: we are its gateway.
+  auto it = inbound_by_owner_id_.find(block.tunnel_id);
+  if (it != inbound_by_owner_id_.end() && owned_.at(it->second).hops.empty()) {
+    Owned& t = owned_.at(it->second);
+    t.bytes += block.body.size();
+    return dispatch_local(block.body);
+  }
+  ++counters_.cells_unknown_tunnel;
+}
+
+// --- cells --------------------------------------------------------------------------------
+
+void TunnelManager::on_cell(const core::RouterHash& from, core::ByteView block) {
+  auto cell = cell_from_block(block);
+  if (!cell) {
+    ++counters_.malformed;
+    return;
+  }
+  const TunnelId id = cell_tunnel_id(*cell);
+  TransitHop* hop = transit_.find(id);
+  if (hop && hop->previous == from && hop->record.role != HopRole::kInboundGateway) {
+    if (hop->record.role == HopRole::kParticipant) return forward_cell(*hop, *cell);
+    apply_hop_layer(*cell, {hop->record.layer_key, hop->record.iv_key});
+    ++hop->cells;
+    hop->bytes += kCellSize;
+    auto message = hop->reader->read(*cell, runtime_.now());
+    if (!message) {
+      ++counters_.cells_rejected;
+    } else if (*message) {
+      deliver_at_endpoint(**message);
+    }
+    return;
+  }
+  auto it = inbound_by_owner_id_.find(id);
+  if (it != inbound_by_owner_id_.end()) {
+    Owned& t = owned_.at(it->second);
+    if (t.state != TunnelState::kBuilding && !t.hops.empty() && t.hops.back().plan.router == from) {
+      return deliver_inbound(t, *cell);
+    }
+  }
+  ++counters_.cells_unknown_tunnel;
+}
+
+void TunnelManager::forward_cell(TransitHop& hop, Cell& cell) {
+  apply_hop_layer(cell, {hop.record.layer_key, hop.record.iv_key});
+  set_cell_tunnel_id(cell, hop.record.next_id);
+  if (!transit_bucket_.take(kCellSize, runtime_.now())) {
+    ++hop.dropped;
+    ++counters_.cells_over_bandwidth;
+    return;
+  }
+  ++hop.cells;
+  hop.bytes += kCellSize;
+  ++counters_.cells_forwarded;
+  send_block(hop.record.next_router, transport::BlockType::kCell, cell);
+}
+
+std::vector<HopLayer> TunnelManager::layers_of(const Owned& tunnel) const {
+  std::vector<HopLayer> layers;
+  layers.reserve(tunnel.hops.size());
+  for (const auto& h : tunnel.hops) layers.push_back({h.plan.record.layer_key, h.plan.record.iv_key});
+  return layers;
+}
+
+void TunnelManager::deliver_inbound(Owned& tunnel, const Cell& arrived) {
+  Cell cell = arrived;
+  remove_inbound_layers(cell, layers_of(tunnel));
+  ++tunnel.cells;
+  tunnel.bytes += kCellSize;
+  auto message = tunnel.reader->read(cell, runtime_.now());
+  if (!message) {
+    ++counters_.cells_rejected;
+    return;
+  }
+  if (*message) dispatch_local(**message);
+}
+
+void TunnelManager::deliver_at_endpoint(core::ByteView message) {
+  if (message.empty()) {
+    ++counters_.malformed;
+    return;
+  }
+  const auto kind = static_cast<Delivery>(message[0]);
+  if (kind == Delivery::kRouter && message.size() > kDeliveryRouterSize) {
+    ++counters_.messages_delivered;
+    return deliver_to(hash_at(message, 1), message.subspan(kDeliveryRouterSize));
+  }
+  if (kind == Delivery::kTunnel && message.size() > kDeliveryTunnelSize) {
+    ++counters_.messages_delivered;
+    return deliver_to(hash_at(message, 1), encode_tunnel_block(TunnelKind::kGatewayMessage, get_u32(message, 33),
+                                                               message.subspan(kDeliveryTunnelSize)));
+  }
+  ++counters_.malformed;
+}
+
+void TunnelManager::deliver_to(const core::RouterHash& router, core::ByteView block) {
+  if (router != identity_.hash()) {
+    send_block(router, transport::BlockType::kMessage, block);
+    return;
+  }
+  // For ourselves (we are the endpoint and the target, or a reply comes straight back).
+  if (!block.empty() && block[0] == kTunnelService) return on_message(router, block);
+  dispatch_local(block);
+}
+
+void TunnelManager::dispatch_local(core::ByteView block) {
+  ++counters_.messages_delivered;
+  if (!block.empty() && block[0] == kTunnelService) {
+    // Build replies and tunnel tests come back to us through our inbound tunnels.
+    auto decoded = decode_tunnel_block(block);
+    if (!decoded) {
+      ++counters_.malformed;
+      return;
+    }
+    if (decoded->kind == TunnelKind::kBuildReply) return on_build_reply(decoded->tunnel_id, decoded->body);
+    if (decoded->kind == TunnelKind::kTunnelTest) return on_test(decoded->body);
+    ++counters_.malformed;  // requests and gateway messages never arrive this way
+    return;
+  }
+  if (local_delivery_) local_delivery_(block);
+}
+
+// --- sending ------------------------------------------------------------------------------
+
+bool TunnelManager::send_block(const core::RouterHash& to, transport::BlockType type, core::ByteView body) {
+  if (links_.send(to, type, body)) return true;
+  auto contact = peers_.contact_of(to);
+  return contact && links_.send_to(*contact, type, body).ok();
+}
+
+TunnelManager::Owned* TunnelManager::established_tunnel(Direction direction) {
+  std::vector<Owned*> ready;
+  for (auto& [id, t] : owned_) {
+    if (t.direction == direction && t.state == TunnelState::kEstablished) ready.push_back(&t);
+  }
+  if (ready.empty()) return nullptr;
+  return ready[rng_() % ready.size()];  // spread traffic over the pool
+}
+
+core::Status TunnelManager::send_through(Owned& outbound, core::ByteView message) {
+  if (outbound.hops.empty()) {
+    deliver_at_endpoint(message);
+    return {};
+  }
+  auto cells = outbound.writer->write(message, outbound.hops[0].plan.record.receive_id);
+  if (!cells) return cells.error();
+  const auto layers = layers_of(outbound);
+  for (auto& cell : *cells) {
+    add_outbound_layers(cell, layers);
+    ++outbound.cells;
+    outbound.bytes += kCellSize;
+    if (!send_block(outbound.hops[0].plan.router, transport::BlockType::kCell, cell)) {
+      return core::make_error(Errc::kNoRoute, "no link to the tunnel's first hop");
+    }
+  }
+  return {};
+}
+
+core::Status TunnelManager::send_out(core::ByteView message, const core::RouterHash& router,
+                                     std::optional<TunnelId> tunnel) {
+  Owned* out = established_tunnel(Direction::kOutbound);
+  if (!out) return core::make_error(Errc::kNoRoute, "no established outbound tunnel");
+  return send_through(*out, with_delivery(message, router, tunnel));
+}
+
+// --- tunnel tests -------------------------------------------------------------------------
+
+void TunnelManager::run_tests() {
+  std::vector<Owned*> outs, ins;
+  for (auto& [id, t] : owned_) {
+    if (t.state != TunnelState::kEstablished) continue;
+    (t.direction == Direction::kOutbound ? outs : ins).push_back(&t);
+  }
+  if (outs.empty() || ins.empty()) return;
+  // Every tunnel is tested once per interval; the pairing rotates so that a bad tunnel fails
+  // with every partner while a good one passes with the others.
+  const std::size_t pairs = std::max(outs.size(), ins.size());
+  for (std::size_t k = 0; k < pairs; ++k) {
+    Owned& out = *outs[k % outs.size()];
+    Owned& in = *ins[(k + test_rotation_) % ins.size()];
+    const std::uint64_t test_id = core::crypto::random_u64();
+    const auto gateway = in.hops.empty() ? identity_.hash() : in.hops[0].plan.router;
+    const TunnelId gateway_id = in.hops.empty() ? in.match_id : in.hops[0].plan.record.receive_id;
+    tests_[test_id] = {out.id, in.id, runtime_.now()};
+    ++counters_.tests_sent;
+    (void)send_through(out, with_delivery(test_block(test_id), gateway, gateway_id));
+  }
+  ++test_rotation_;
+}
+
+void TunnelManager::on_test(core::ByteView body) {
+  if (body.size() != kTunnelTestBodySize) return;
+  std::uint64_t test_id = 0;
+  for (std::size_t i = 0; i < 8; ++i) test_id = (test_id << 8) | body[i];
+  auto it = tests_.find(test_id);
+  if (it == tests_.end()) return;
+  const auto rtt = runtime_.now() - it->second.sent;
+  for (auto id : {it->second.outbound, it->second.inbound}) {
+    if (Owned* t = find_owned(id)) {
+      t->latency = rtt;
+      t->test_failures = 0;
+    }
+  }
+  tests_.erase(it);
+  ++counters_.tests_passed;
+}
+
+void TunnelManager::expire_tests() {
+  const auto now = runtime_.now();
+  for (auto it = tests_.begin(); it != tests_.end();) {
+    if (now - it->second.sent < config_.test_timeout) {
+      ++it;
+      continue;
+    }
+    ++counters_.tests_failed;
+    for (auto id : {it->second.outbound, it->second.inbound}) {
+      Owned* t = find_owned(id);
+      if (!t || ++t->test_failures < config_.test_failures_before_replace) continue;
+      // Failed with more than one partner: replace it now and charge its hops.
+      for (const auto& h : t->hops) peers_.on_build_outcome(h.plan.router, netdb::BuildOutcome::kTimedOut);
+      spdlog::info("tunnel {} failed {} tests; replacing it", t->id, t->test_failures);
+      erase(id);
+    }
+    it = tests_.erase(it);
+  }
+}
+
+// --- views --------------------------------------------------------------------------------
+
+TunnelManager::Owned* TunnelManager::find_owned(std::uint64_t id) {
+  auto it = owned_.find(id);
+  return it == owned_.end() ? nullptr : &it->second;
+}
+
+std::size_t TunnelManager::established(Direction direction) const {
+  return static_cast<std::size_t>(std::count_if(owned_.begin(), owned_.end(), [&](const auto& kv) {
+    return kv.second.direction == direction && kv.second.state == TunnelState::kEstablished;
+  }));
+}
+
+std::vector<TunnelView> TunnelManager::tunnels() const {
+  std::vector<TunnelView> out;
+  for (const auto& [id, t] : owned_) {
+    TunnelView v{id, t.direction, {}, t.state, t.created, t.expires, t.build_latency, t.latency,
+                 t.test_failures, t.bytes, t.cells};
+    for (const auto& h : t.hops) v.hops.push_back({h.plan.router, h.address, h.plan.record.receive_id});
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<TransitView> TunnelManager::transit() const {
+  std::vector<TransitView> out;
+  for (const auto& [id, h] : transit_.hops()) {
+    out.push_back({id, h.record.role, h.previous, h.record.next_router, h.created, h.expires, h.cells, h.bytes,
+                   h.dropped});
+  }
+  return out;
+}
+
+std::optional<double> TunnelManager::build_success_rate(core::Duration window) const {
+  const auto now = runtime_.now();
+  std::size_t n = 0, ok = 0;
+  for (const auto& [at, success] : build_history_) {
+    if (now - at > window) continue;
+    ++n;
+    ok += success;
+  }
+  if (n == 0) return std::nullopt;
+  return static_cast<double>(ok) / static_cast<double>(n);
+}
+
+std::optional<double> TunnelManager::build_success_rate_since_start() const {
+  if (builds_finished_ == 0) return std::nullopt;
+  return static_cast<double>(counters_.builds_succeeded) / static_cast<double>(builds_finished_);
+}
+
+}  // namespace hop::tunnels
