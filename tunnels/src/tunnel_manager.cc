@@ -70,6 +70,7 @@ TunnelManager::TunnelManager(core::Runtime& runtime, transport::LinkLayer& links
       identity_(identity),
       peers_(peers),
       config_(config),
+      pools_{{kExploratoryPool, config.exploratory}},
       transit_(config.transit),
       // Half a second of the share may burst: enough for a build's worth of cells at once.
       transit_bucket_(config.transit.share_bytes_per_sec,
@@ -110,9 +111,9 @@ void TunnelManager::on_tick() {
   transit_.expire(now);
   expire_tests();
   if (running_) {
-    plan_pool();
+    plan_pools();
     if (now >= next_test_) {
-      run_tests();
+      for (const auto& [pool, c] : pools_) run_tests(pool);
       next_test_ = now + config_.test_interval;
     }
     tick_timer_->arm(now + kManagerTick);
@@ -121,14 +122,32 @@ void TunnelManager::on_tick() {
 
 // --- our own tunnels: building ------------------------------------------------------------
 
-void TunnelManager::plan_pool() {
-  std::vector<PoolTunnel> tunnels;
+PoolId TunnelManager::add_pool(PoolConfig config) {
+  const PoolId id = next_pool_++;
+  pools_[id] = config;
+  return id;
+}
+
+void TunnelManager::remove_pool(PoolId pool) {
+  if (pool == kExploratoryPool) return;  // the node's own pool lives as long as the manager
+  pools_.erase(pool);
+  std::vector<std::uint64_t> ids;
   for (const auto& [id, t] : owned_) {
-    tunnels.push_back({t.direction, t.state == TunnelState::kEstablished, t.expires});
+    if (t.pool == pool) ids.push_back(id);
   }
-  const auto builds = plan_builds(tunnels, config_.exploratory, runtime_.now());
-  for (std::size_t i = 0; i < builds.inbound; ++i) build(Direction::kInbound);
-  for (std::size_t i = 0; i < builds.outbound; ++i) build(Direction::kOutbound);
+  for (auto id : ids) erase(id);
+}
+
+void TunnelManager::plan_pools() {
+  std::map<PoolId, std::vector<PoolTunnel>> by_pool;
+  for (const auto& [id, t] : owned_) {
+    by_pool[t.pool].push_back({t.direction, t.state == TunnelState::kEstablished, t.expires});
+  }
+  for (const auto& [pool, config] : pools_) {
+    const auto builds = plan_builds(by_pool[pool], config, runtime_.now());
+    for (std::size_t i = 0; i < builds.inbound; ++i) build(pool, Direction::kInbound);
+    for (std::size_t i = 0; i < builds.outbound; ++i) build(pool, Direction::kOutbound);
+  }
 }
 
 TunnelId TunnelManager::fresh_id() {
@@ -138,17 +157,25 @@ TunnelId TunnelManager::fresh_id() {
   }
 }
 
-std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(Direction direction) {
-  HopRequest request{.length = config_.exploratory.length, .self = identity_.hash(), .avoid = {}};
+std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(PoolId pool, Direction direction) {
+  const PoolConfig& config = pools_.at(pool);
+  HopRequest request{.length = config.length, .self = identity_.hash(), .avoid = {}};
   for (const auto& [id, t] : owned_) {
-    if (t.direction != direction) continue;  // prefer peers our other tunnels this way do not use
+    // Prefer peers the pool's other tunnels this way do not use.
+    if (t.pool != pool || t.direction != direction) continue;
     for (const auto& h : t.hops) request.avoid.push_back(h.plan.router);
   }
   Owned t;
+  t.pool = pool;
   t.direction = direction;
   if (request.length > 0) {
     auto choice = select_hops(peers_.hop_candidates(), request, config_.hop_rules, rng_);
     if (!choice) return std::nullopt;
+    if (choice->relaxed != last_relaxed_ && !choice->relaxed.empty()) {
+      std::string rules;
+      for (auto r : choice->relaxed) rules += std::string(rules.empty() ? "" : ", ") + std::string(to_string(r));
+      spdlog::info("tunnel hops: the overlay is too small for every rule; relaxed: {}", rules);
+    }
     last_relaxed_ = choice->relaxed;
     for (const auto& router : choice->hops) {
       auto contact = peers_.contact_of(router);
@@ -156,7 +183,7 @@ std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(Direction directi
       t.hops.push_back({{router, contact->static_key, {}}, contact->address()});
     }
   }
-  const auto expiry = runtime_.wall_now() + std::chrono::duration_cast<core::WallTime::duration>(config_.exploratory.lifetime);
+  const auto expiry = runtime_.wall_now() + std::chrono::duration_cast<core::WallTime::duration>(config.lifetime);
   const auto integrity = random_key();
   for (auto& h : t.hops) {
     auto& r = h.plan.record;
@@ -186,7 +213,7 @@ std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(Direction directi
       endpoint.role = HopRole::kOutboundEndpoint;
       endpoint.integrity_key = integrity;
       endpoint.reply_router = identity_.hash();  // straight back, unless an inbound tunnel can carry it
-      if (Owned* in = established_tunnel(Direction::kInbound); in && !in->hops.empty()) {
+      if (Owned* in = established_tunnel(pool, Direction::kInbound, true); in && !in->hops.empty()) {
         endpoint.reply_router = in->hops[0].plan.router;
         endpoint.reply_id = in->hops[0].plan.record.receive_id;
       }
@@ -197,8 +224,8 @@ std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(Direction directi
   return t;
 }
 
-void TunnelManager::build(Direction direction) {
-  auto planned = plan_tunnel(direction);
+void TunnelManager::build(PoolId pool, Direction direction) {
+  auto planned = plan_tunnel(pool, direction);
   if (!planned) return;  // no usable hops now; plan_pool tries again at the next tick
   const auto now = runtime_.now();
   const std::uint64_t id = next_local_id_++;
@@ -209,7 +236,7 @@ void TunnelManager::build(Direction direction) {
   if (t.hops.empty()) {  // 0 hops: our own links, nothing to build
     t.state = TunnelState::kEstablished;
     t.created = now;
-    t.expires = now + config_.exploratory.lifetime;
+    t.expires = now + pools_.at(pool).lifetime;
     t.build_latency = core::Duration::zero();
     if (t.direction == Direction::kInbound) inbound_by_owner_id_[t.match_id] = id;
     ++counters_.builds_succeeded;
@@ -230,7 +257,7 @@ void TunnelManager::send_build(Owned& tunnel, core::Bytes block) {
   if (tunnel.direction == Direction::kInbound) {
     // So that the gateway does not learn who owns the tunnel, the request leaves through one of
     // our outbound tunnels when there is one.
-    if (Owned* out = established_tunnel(Direction::kOutbound); out && !out->hops.empty()) {
+    if (Owned* out = established_tunnel(tunnel.pool, Direction::kOutbound, true); out && !out->hops.empty()) {
       if (send_through(*out, with_delivery(block, first, std::nullopt))) return;
     }
   }
@@ -258,8 +285,9 @@ void TunnelManager::finish_build(Owned& tunnel, core::ByteView slots) {
   const auto now = runtime_.now();
   ++counters_.builds_succeeded;
   tunnel.state = TunnelState::kEstablished;
+  auto pool = pools_.find(tunnel.pool);
   tunnel.created = now;
-  tunnel.expires = now + config_.exploratory.lifetime;
+  tunnel.expires = now + (pool != pools_.end() ? pool->second.lifetime : config_.exploratory.lifetime);
   tunnel.build_latency = now - tunnel.build_started;
   for (auto& h : tunnel.hops) h.plan.record.reply_key = {};  // no longer needed
 }
@@ -515,12 +543,14 @@ bool TunnelManager::send_block(const core::RouterHash& to, transport::BlockType 
   return contact && links_.send_to(*contact, type, body).ok();
 }
 
-TunnelManager::Owned* TunnelManager::established_tunnel(Direction direction) {
+TunnelManager::Owned* TunnelManager::established_tunnel(PoolId pool, Direction direction, bool or_exploratory) {
   std::vector<Owned*> ready;
   for (auto& [id, t] : owned_) {
-    if (t.direction == direction && t.state == TunnelState::kEstablished) ready.push_back(&t);
+    if (t.pool == pool && t.direction == direction && t.state == TunnelState::kEstablished) ready.push_back(&t);
   }
-  if (ready.empty()) return nullptr;
+  if (ready.empty()) {
+    return or_exploratory && pool != kExploratoryPool ? established_tunnel(kExploratoryPool, direction) : nullptr;
+  }
   return ready[rng_() % ready.size()];  // spread traffic over the pool
 }
 
@@ -544,18 +574,18 @@ core::Status TunnelManager::send_through(Owned& outbound, core::ByteView message
 }
 
 core::Status TunnelManager::send_out(core::ByteView message, const core::RouterHash& router,
-                                     std::optional<TunnelId> tunnel) {
-  Owned* out = established_tunnel(Direction::kOutbound);
+                                     std::optional<TunnelId> tunnel, PoolId pool) {
+  Owned* out = established_tunnel(pool, Direction::kOutbound);
   if (!out) return core::make_error(Errc::kNoRoute, "no established outbound tunnel");
   return send_through(*out, with_delivery(message, router, tunnel));
 }
 
 // --- tunnel tests -------------------------------------------------------------------------
 
-void TunnelManager::run_tests() {
+void TunnelManager::run_tests(PoolId pool) {
   std::vector<Owned*> outs, ins;
   for (auto& [id, t] : owned_) {
-    if (t.state != TunnelState::kEstablished) continue;
+    if (t.pool != pool || t.state != TunnelState::kEstablished) continue;
     (t.direction == Direction::kOutbound ? outs : ins).push_back(&t);
   }
   if (outs.empty() || ins.empty()) return;
@@ -619,16 +649,29 @@ TunnelManager::Owned* TunnelManager::find_owned(std::uint64_t id) {
   return it == owned_.end() ? nullptr : &it->second;
 }
 
-std::size_t TunnelManager::established(Direction direction) const {
+std::size_t TunnelManager::established(Direction direction, PoolId pool) const {
   return static_cast<std::size_t>(std::count_if(owned_.begin(), owned_.end(), [&](const auto& kv) {
-    return kv.second.direction == direction && kv.second.state == TunnelState::kEstablished;
+    return kv.second.pool == pool && kv.second.direction == direction && kv.second.state == TunnelState::kEstablished;
   }));
+}
+
+std::vector<TunnelManager::InboundLease> TunnelManager::inbound_leases(PoolId pool) const {
+  std::vector<InboundLease> out;
+  for (const auto& [id, t] : owned_) {
+    if (t.pool != pool || t.direction != Direction::kInbound || t.state != TunnelState::kEstablished) continue;
+    if (t.hops.empty()) {
+      out.push_back({identity_.hash(), t.match_id, t.expires});
+    } else {
+      out.push_back({t.hops[0].plan.router, t.hops[0].plan.record.receive_id, t.expires});
+    }
+  }
+  return out;
 }
 
 std::vector<TunnelView> TunnelManager::tunnels() const {
   std::vector<TunnelView> out;
   for (const auto& [id, t] : owned_) {
-    TunnelView v{id, t.direction, {}, t.state, t.created, t.expires, t.build_latency, t.latency,
+    TunnelView v{id, t.pool, t.direction, {}, t.state, t.created, t.expires, t.build_latency, t.latency,
                  t.test_failures, t.bytes, t.cells};
     for (const auto& h : t.hops) v.hops.push_back({h.plan.router, h.address, h.plan.record.receive_id});
     out.push_back(std::move(v));

@@ -241,6 +241,34 @@ TEST(TunnelManager, CellsForUnknownTunnelsAreDroppedAndCounted) {
   EXPECT_EQ(w.nodes[1]->manager->counters().malformed, 1u);
 }
 
+TEST(TunnelManager, ADestinationPoolKeepsItsOwnTunnelsAndLeases) {
+  World w(12, quick_config());
+  auto& owner = *w.nodes[0];
+  const PoolId pool = owner.manager->add_pool({.inbound_quantity = 1, .outbound_quantity = 3, .length = 1});
+  owner.manager->start();
+  w.rt.advance(2s);
+  EXPECT_EQ(owner.manager->established(Direction::kInbound, pool), 1u);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound, pool), 3u);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound), 2u) << "the exploratory pool is apart";
+  for (const auto& t : owner.manager->tunnels()) EXPECT_EQ(t.hops.size(), t.pool == pool ? 1u : 3u);
+  const auto leases = owner.manager->inbound_leases(pool);
+  ASSERT_EQ(leases.size(), 1u);
+  // Someone else's outbound tunnel reaches the pool's inbound tunnel through its lease.
+  auto& other = *w.nodes[5];
+  other.manager->start();
+  w.rt.advance(2s);
+  core::Bytes hello = {9, 1, 2, 3};
+  ASSERT_TRUE(other.manager->send_out(hello, leases[0].gateway, leases[0].tunnel).ok());
+  w.rt.advance(1s);
+  ASSERT_EQ(owner.delivered.size(), 1u);
+  EXPECT_EQ(owner.delivered[0], hello);
+  owner.manager->remove_pool(pool);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound, pool), 0u);
+  w.rt.advance(2s);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound, pool), 0u) << "not rebuilt";
+  EXPECT_TRUE(owner.manager->inbound_leases(pool).empty());
+}
+
 TEST(TunnelManager, ZeroHopPoolsUseDirectLinks) {
   TunnelManagerConfig config = quick_config();
   config.exploratory.length = 0;

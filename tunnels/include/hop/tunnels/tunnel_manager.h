@@ -1,7 +1,7 @@
-// TunnelManager: a node's tunnels. It builds and keeps the exploratory pool of its own tunnels
-// (inbound and outbound, rotated before they expire, tested in pairs), carries other nodes'
-// tunnels within its limits (TransitTable), and moves cells and tunnel messages over any
-// LinkLayer. docs/tunnels.md is the wire format; the pure pieces are build_record.h, cell.h,
+// TunnelManager: a node's tunnels. It builds and keeps pools of its own tunnels — the
+// exploratory pool, and one per destination that asks (add_pool) — inbound and outbound, rotated
+// before they expire and tested in pairs; it carries other nodes' tunnels within its limits
+// (TransitTable), and moves cells and tunnel messages over any LinkLayer. docs/tunnels.md is the wire format; the pure pieces are build_record.h, cell.h,
 // hop_selection.h, pool.h and transit.h.
 //
 // Timers (all in tunnel_manager.cc, on_tick): one tick every kManagerTick checks
@@ -44,6 +44,10 @@ class TunnelPeers {
   virtual void on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome outcome) = 0;
 };
 
+// Pool 0 is the node's exploratory pool; add_pool() hands out the others.
+using PoolId = std::uint32_t;
+inline constexpr PoolId kExploratoryPool = 0;
+
 struct TunnelManagerConfig {
   PoolConfig exploratory;
   HopRules hop_rules;
@@ -66,6 +70,7 @@ struct TunnelHopView {
 // One of our own tunnels, as the console shows it.
 struct TunnelView {
   std::uint64_t id = 0;  // local, for people
+  PoolId pool = kExploratoryPool;
   Direction direction = Direction::kOutbound;
   std::vector<TunnelHopView> hops;
   TunnelState state = TunnelState::kBuilding;
@@ -129,14 +134,29 @@ class TunnelManager {
   void on_message(const core::RouterHash& from, core::ByteView block);
   void on_cell(const core::RouterHash& from, core::ByteView block);
 
+  // Another pool (a destination's), built from the next tick on. Its config is checked like the
+  // exploratory one: quantities 1-6, length 0-7.
+  PoolId add_pool(PoolConfig config);
+  // Drops the pool and its tunnels at once (their hops let them expire).
+  void remove_pool(PoolId pool);
+
   // Sends `message` (a link message block: service byte first) through an established outbound
-  // tunnel of the pool to `router`, or into `router`'s inbound tunnel `tunnel` when given.
+  // tunnel of `pool` to `router`, or into `router`'s inbound tunnel `tunnel` when given.
   core::Status send_out(core::ByteView message, const core::RouterHash& router,
-                        std::optional<TunnelId> tunnel = std::nullopt);
+                        std::optional<TunnelId> tunnel = std::nullopt, PoolId pool = kExploratoryPool);
+
+  // Where others can reach a pool: the gateway and tunnel id of each established inbound tunnel
+  // (for a destination's LeaseSet). A 0-hop tunnel's gateway is this router.
+  struct InboundLease {
+    core::RouterHash gateway;
+    TunnelId tunnel = 0;
+    core::TimePoint expires{};
+  };
+  std::vector<InboundLease> inbound_leases(PoolId pool) const;
 
   std::vector<TunnelView> tunnels() const;
   std::vector<TransitView> transit() const;
-  std::size_t established(Direction direction) const;
+  std::size_t established(Direction direction, PoolId pool = kExploratoryPool) const;
   const TunnelCounters& counters() const { return counters_; }
   // Share of builds that succeeded among those finished within `window` (nullopt: none finished).
   std::optional<double> build_success_rate(core::Duration window) const;
@@ -151,6 +171,7 @@ class TunnelManager {
   };
   struct Owned {
     std::uint64_t id = 0;
+    PoolId pool = kExploratoryPool;
     Direction direction = Direction::kOutbound;
     std::vector<Hop> hops;
     std::vector<std::size_t> slot_of_hop;
@@ -174,9 +195,9 @@ class TunnelManager {
   };
 
   void on_tick();
-  void plan_pool();
-  void build(Direction direction);
-  std::optional<Owned> plan_tunnel(Direction direction);
+  void plan_pools();
+  void build(PoolId pool, Direction direction);
+  std::optional<Owned> plan_tunnel(PoolId pool, Direction direction);
   void send_build(Owned& tunnel, core::Bytes block);
   void on_build_request(const core::RouterHash& from, const TunnelBlock& block);
   void on_build_reply(TunnelId tunnel_id, core::ByteView slots);
@@ -194,12 +215,14 @@ class TunnelManager {
   void send_cells(const core::RouterHash& to, std::vector<Cell>& cells);
   bool send_block(const core::RouterHash& to, transport::BlockType type, core::ByteView body);
   core::Status send_through(Owned& outbound, core::ByteView message);
-  void run_tests();
+  void run_tests(PoolId pool);
   void on_test(core::ByteView body);
   void expire_tests();
   void record_outcome(bool success);
   Owned* find_owned(std::uint64_t id);
-  Owned* established_tunnel(Direction direction);
+  // A random established tunnel of `pool` this way; with `or_exploratory`, one of the
+  // exploratory pool when `pool` has none.
+  Owned* established_tunnel(PoolId pool, Direction direction, bool or_exploratory = false);
   TunnelId fresh_id();
 
   core::Runtime& runtime_;
@@ -207,6 +230,8 @@ class TunnelManager {
   const core::Identity& identity_;
   TunnelPeers& peers_;
   TunnelManagerConfig config_;
+  std::map<PoolId, PoolConfig> pools_;
+  PoolId next_pool_ = kExploratoryPool + 1;
   TransitTable transit_;
   TokenBucket transit_bucket_;
   std::map<std::uint64_t, Owned> owned_;
