@@ -231,6 +231,17 @@ void chacha20_xor(const Key32& key, const Nonce12& nonce, MutableByteView data, 
   sodium_memzero(tail, sizeof tail);
 }
 
+static_assert(crypto_shorthash_siphash24_KEYBYTES == 16 && crypto_shorthash_siphash24_BYTES == 8);
+
+std::uint64_t siphash24(const Key16& key, ByteView data) {
+  ensure_sodium();
+  unsigned char out[8];
+  crypto_shorthash_siphash24(out, data.data(), data.size(), key.data());
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | out[i];  // little-endian, as the reference prints it
+  return v;
+}
+
 void blake2b_keyed(ByteView key, ByteView data, MutableByteView out) {
   ensure_sodium();
   if (key.size() < crypto_generichash_KEYBYTES_MIN || key.size() > crypto_generichash_KEYBYTES_MAX ||

@@ -147,6 +147,16 @@ TEST(Blake2b, KeyedMatchesReference) {
   EXPECT_EQ(to_hex(out), "d63a32d3e44738d7907f964316c241adaba0abfeabc32349677578a15a203f7f");
 }
 
+TEST(SipHash, MatchesTheReferenceVectors) {
+  // The SipHash paper's test key 00..0f: the empty message and 00..0e.
+  Key16 key;
+  for (int i = 0; i < 16; ++i) key[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(siphash24(key, {}), 0x726fdb47dd0e0e31u);
+  Bytes msg(15);
+  for (int i = 0; i < 15; ++i) msg[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(siphash24(key, msg), 0xa129ca6149be45e5u);
+}
+
 TEST(Random, UniformStaysInRange) {
   for (int i = 0; i < 1000; ++i) EXPECT_LT(random_uniform(7), 7u);
 }

@@ -83,6 +83,10 @@ using Nonce12 = std::array<std::uint8_t, 12>;
 // XORs `data` in place with the ChaCha20 keystream of (key, nonce), starting at block `counter`.
 void chacha20_xor(const Key32& key, const Nonce12& nonce, MutableByteView data, std::uint32_t counter = 0);
 
+// --- SipHash-2-4: a fast PRF for short inputs (the tunnel nonce permutation's round function) ---
+using Key16 = std::array<std::uint8_t, 16>;
+std::uint64_t siphash24(const Key16& key, ByteView data);
+
 // --- BLAKE2b ---
 // Incremental BLAKE2b with an output of 1..64 bytes (unkeyed).
 class Blake2b {
