@@ -76,6 +76,8 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"tunnels.share", "80", "percent of netdb.bandwidth_kbps that transit tunnels may use (token bucket)"},
       {"tunnels.min_hop_bandwidth_kbps", "128", "peers sharing less are not chosen as hops (relaxed in small overlays)"},
       {"tunnels.build_rate_per_peer", "60", "build requests per minute accepted from one previous hop"},
+      {"console.listen", "127.0.0.1:7070", "address:port of the console (JSON API, /metrics); off: no console"},
+      {"console.token", "(empty)", "bearer token for state-changing requests; required off loopback"},
   };
   return keys;
 }
@@ -151,6 +153,7 @@ core::Status apply_overrides(ConfigMap& map, const std::vector<std::string>& arg
 
 core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   NodeConfig c;
+  c.console.enabled = true;  // a configured node has a console unless console.listen = off
   std::optional<std::size_t> soft;
   using Setter = std::function<core::Status(const std::string&, const ConfigEntry&)>;
   auto duration_into = [](core::Duration& out) -> Setter {
@@ -287,7 +290,24 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          c.tunnels.transit.build_requests_per_peer_per_minute = *v;
          return {};
        }},
-      {"tunnels.lifetime", duration_into(c.tunnels.exploratory.lifetime)},
+      {"console.listen", [&](auto& k, auto& e) -> core::Status {
+         c.console.enabled = e.value != "off";
+         if (!c.console.enabled) return {};
+         auto hp = transport::parse_host_port(e.value, /*allow_any_port=*/true);
+         if (!hp) return bad_value(k, e, "off, or a numeric address and port, e.g. 127.0.0.1:7070 or [::1]:7070");
+         c.console.host = hp->host;
+         c.console.port = hp->port;
+         return {};
+       }},
+      {"console.token", [&](auto&, auto& e) -> core::Status { c.console.token = e.value; return {}; }},
+      {"tunnels.lifetime", [&](auto& k, auto& e) -> core::Status {
+         auto d = parse_duration(e.value);
+         if (!d || *d < tunnels::kMinLifetime || *d > tunnels::kMaxLifetime) {
+           return bad_value(k, e, "a duration from 10s to 10m (hops refuse tunnels that live longer)");
+         }
+         c.tunnels.exploratory.lifetime = *d;
+         return {};
+       }},
       {"tunnels.build_timeout", duration_into(c.tunnels.build_timeout)},
       {"tunnels.test_interval", duration_into(c.tunnels.test_interval)},
       {"netdb.probe_interval", duration_into(c.prober.interval)},
@@ -315,7 +335,19 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
                                 ") must not exceed links.hard_limit (" + std::to_string(c.limits.hard) + ")");
   }
   if (auto st = core::check_log_level(c.log.level); !st) return st.error();
+  if (auto st = check_console_config(c.console); !st) return st.error();
   return c;
+}
+
+core::Status check_console_config(const ConsoleConfig& console) {
+  if (!console.enabled || !console.token.empty()) return {};
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(console.host, ec);
+  if (!ec && address.is_loopback()) return {};
+  return core::make_error(Errc::kInvalidArgument,
+                          "console.listen = " + console.host + ":" + std::to_string(console.port) +
+                              " is not a loopback address: set console.token to a long random secret, "
+                              "or listen on 127.0.0.1");
 }
 
 tunnels::TunnelManagerConfig NodeConfig::tunnel_manager() const {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "hop/core/errors.h"
+#include "hop/router/console.h"
 #include "hop/router/data_dir.h"
 #include "hop/router/store_thread.h"
 
@@ -125,6 +126,10 @@ core::Result<std::unique_ptr<Node>> Node::create(core::AsioRuntime& runtime, Nod
 }
 
 core::Status Node::start() {
+  if (config_.console.enabled) {  // first: a console refused by its config stops the node before it links
+    console_ = std::make_unique<ConsoleServer>(runtime_, *this, config_.console);
+    if (auto st = console_->start(); !st) return st;
+  }
   if (auto st = links_->start(); !st) return st;
   spdlog::info("node {} listening on {} (network {}), {} seed(s)", identity_.hash().to_string(),
                contact().address(), config_.network_id, seeds_.size() + seed_router_infos_.size());
@@ -180,6 +185,7 @@ void Node::load_stored_routers() {
 }
 
 void Node::stop() {
+  if (console_) console_->stop();
   housekeeping_timer_->cancel();
   tunnels_->stop();
   prober_->stop();
@@ -219,6 +225,13 @@ void Node::on_record(const netdb::SignedRouterInfo& record) {
   if (!loading_stored_) store_->post("storing a RouterInfo", [hash, wire = record.wire, published = record.info.published](
                                            netdb::NetDbStore& s) { return s.put_router(hash, wire, published); });
   if (hash == identity_.hash()) return;
+  if (!peers_.profile(hash)) {
+    // A peer linked before its RouterInfo arrived (a seed) is alive: it may serve as a hop now.
+    const auto links = links_->links();
+    if (std::any_of(links.begin(), links.end(), [&](const auto& l) { return l.peer == hash; })) {
+      peers_.record_seen(hash, runtime_.wall_now());
+    }
+  }
   const auto* ban = peers_.ban_of(hash);
   prober_->add(hash, ban && is_banned(hash) ? std::optional(ban->end) : std::nullopt);
 }
@@ -242,7 +255,9 @@ void Node::on_link_up(const transport::LinkInfo& link) {
     netdb_->bootstrap_from(seed);
   }
   netdb_->on_peer_linked(link.peer);
-  peers_.record_seen(link.peer, runtime_.wall_now());
+  // Only peers we know (a RouterInfo) get a profile: identities are free to make, and a stranger
+  // linking to us must not grow our profiles and store.
+  if (netdb_->find(link.peer)) peers_.record_seen(link.peer, runtime_.wall_now());
   prober_->on_link_up(link);
   spdlog::info("link up: peer {} at {} ({}), rtt {}", link.peer.short_string(), link.remote_address,
                link.direction == transport::LinkDirection::kInbound ? "inbound" : "outbound",

@@ -133,13 +133,13 @@ TEST(Cli, TwoNodeProcessesLinkThroughASeedFileAndStopOnSigterm) {
   TempDir dir;
   const auto log_a = dir.path() / "a.log";
   const auto log_b = dir.path() / "b.log";
-  Process a({"node", "--data_dir", (dir.path() / "a").string(), "--listen", "127.11.0.1:0",
+  Process a({"node", "--data_dir", (dir.path() / "a").string(), "--listen", "127.11.0.1:0", "--console.listen", "127.11.0.1:0",
              "--log.file", log_a.string()},
             dir.path() / "a.out");
   auto seed = wait_for_line(log_a, "seed line for this node: ");
   ASSERT_TRUE(seed.has_value()) << slurp(log_a) << slurp(dir.path() / "a.out");
   std::ofstream(dir.path() / "seeds.txt") << "# node a\n" << *seed << "\n";
-  Process b({"node", "--data_dir", (dir.path() / "b").string(), "--listen", "127.12.0.1:0",
+  Process b({"node", "--data_dir", (dir.path() / "b").string(), "--listen", "127.12.0.1:0", "--console.listen", "127.12.0.1:0",
              "--seed_file", (dir.path() / "seeds.txt").string(), "--log.file", log_b.string()},
             dir.path() / "b.out");
   auto up_b = wait_for_line(log_b, "link up: peer ");
@@ -174,7 +174,7 @@ TEST(Cli, NetdbExportOfARunningNodeIsASeedFileAnotherNodeLoads) {
   TempDir dir;
   const auto a_dir = dir.path() / "a";
   const auto b_dir = dir.path() / "b";
-  Process a({"node", "--data_dir", a_dir.string(), "--listen", "127.13.0.1:0", "--log.file",
+  Process a({"node", "--data_dir", a_dir.string(), "--listen", "127.13.0.1:0", "--console.listen", "127.13.0.1:0", "--log.file",
              (dir.path() / "a.log").string()},
             dir.path() / "a.out");
   ASSERT_TRUE(wait_for_line(dir.path() / "a.log", "seed line for this node: ").has_value()) << slurp(dir.path() / "a.log");
@@ -186,7 +186,7 @@ TEST(Cli, NetdbExportOfARunningNodeIsASeedFileAnotherNodeLoads) {
   const std::string a_hash = exported->substr(9, 52);
   std::ofstream(dir.path() / "seeds.txt") << *exported;
 
-  Process b({"node", "--data_dir", b_dir.string(), "--listen", "127.14.0.1:0", "--seed_file",
+  Process b({"node", "--data_dir", b_dir.string(), "--listen", "127.14.0.1:0", "--console.listen", "127.14.0.1:0", "--seed_file",
              (dir.path() / "seeds.txt").string(), "--log.file", (dir.path() / "b.log").string()},
             dir.path() / "b.out");
   // b verified a's RouterInfo from the seed file and stored it.

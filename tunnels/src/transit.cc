@@ -10,6 +10,8 @@ bool TransitTable::over_rate(const core::RouterHash& previous, core::TimePoint n
   auto& times = requests_[previous];
   while (!times.empty() && now - times.front() >= kRateWindow) times.pop_front();
   times.push_back(now);
+  // Only whether the newest limit + 1 fall in the window matters: keep no more than those.
+  while (times.size() > limits_.build_requests_per_peer_per_minute + 1) times.pop_front();
   if (requests_.size() > 4 * limits_.max_transit) {
     // Bounded memory: forget peers with no request in the window.
     std::erase_if(requests_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() >= kRateWindow; });

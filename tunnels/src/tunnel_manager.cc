@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hop/core/crypto.h"
+#include "hop/core/errors.h"
 #include "hop/tunnels/errors.h"
 
 namespace hop::tunnels {
@@ -14,6 +15,8 @@ constexpr auto kManagerTick = std::chrono::milliseconds(250);
 constexpr auto kHistoryWindow = std::chrono::minutes(10);
 constexpr std::size_t kDeliveryRouterSize = 1 + 32;
 constexpr std::size_t kDeliveryTunnelSize = 1 + 32 + 4;
+// The owner stops using a tunnel this long before its hops drop it (clocks and builds differ).
+constexpr auto kExpirySafety = std::chrono::seconds(2);
 
 core::crypto::Key32 random_key() {
   core::crypto::Key32 k;
@@ -122,7 +125,13 @@ void TunnelManager::on_tick() {
 
 // --- our own tunnels: building ------------------------------------------------------------
 
-PoolId TunnelManager::add_pool(PoolConfig config) {
+core::Result<PoolId> TunnelManager::add_pool(PoolConfig config) {
+  if (config.inbound_quantity < 1 || config.inbound_quantity > 6 || config.outbound_quantity < 1 ||
+      config.outbound_quantity > 6 || config.length > kMaxHops || config.lifetime < kMinLifetime ||
+      config.lifetime > kMaxLifetime) {
+    return core::make_error(core::Errc::kInvalidArgument,
+                            "tunnel pool: quantities must be 1-6, length 0-7, lifetime 10s-10m");
+  }
   const PoolId id = next_pool_++;
   pools_[id] = config;
   return id;
@@ -143,8 +152,12 @@ void TunnelManager::plan_pools() {
   for (const auto& [id, t] : owned_) {
     by_pool[t.pool].push_back({t.direction, t.state == TunnelState::kEstablished, t.expires});
   }
+  const auto now = runtime_.now();
   for (const auto& [pool, config] : pools_) {
-    const auto builds = plan_builds(by_pool[pool], config, runtime_.now());
+    // After a failed build the pool waits (1 s doubling to 30 s): refusing hops are not asked
+    // again at every tick, and our own retries do not trip their per-peer rate limits.
+    if (auto b = build_backoff_.find(pool); b != build_backoff_.end() && now < b->second.first) continue;
+    const auto builds = plan_builds(by_pool[pool], config, now);
     for (std::size_t i = 0; i < builds.inbound; ++i) build(pool, Direction::kInbound);
     for (std::size_t i = 0; i < builds.outbound; ++i) build(pool, Direction::kOutbound);
   }
@@ -217,6 +230,7 @@ std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(PoolId pool, Dire
         endpoint.reply_router = in->hops[0].plan.router;
         endpoint.reply_id = in->hops[0].plan.record.receive_id;
       }
+      t.reply_direct = endpoint.reply_id == 0;
       t.match_id = endpoint.receive_id;
     }
     t.writer = std::make_unique<CellWriter>(integrity);
@@ -236,7 +250,7 @@ void TunnelManager::build(PoolId pool, Direction direction) {
   if (t.hops.empty()) {  // 0 hops: our own links, nothing to build
     t.state = TunnelState::kEstablished;
     t.created = now;
-    t.expires = now + pools_.at(pool).lifetime;
+    t.expires = now + lifetime_of(pool);
     t.build_latency = core::Duration::zero();
     if (t.direction == Direction::kInbound) inbound_by_owner_id_[t.match_id] = id;
     ++counters_.builds_succeeded;
@@ -268,26 +282,35 @@ void TunnelManager::finish_build(Owned& tunnel, core::ByteView slots) {
   std::vector<HopPlan> plans;
   for (const auto& h : tunnel.hops) plans.push_back(h.plan);
   const auto replies = read_replies(slots, plans, tunnel.slot_of_hop);
-  bool all = true;
+  // A reply that does not open may have been spoiled by any hop after it (each layers every
+  // slot), so it blames nobody in particular: then every hop is charged as for a timeout. Only
+  // a reply that opened says who declined.
+  const bool all_opened = std::all_of(replies.begin(), replies.end(), [](const auto& r) { return r.has_value(); });
+  bool all = all_opened;
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const bool ok = replies[i] == BuildStatus::kAccepted;
     all = all && ok;
-    peers_.on_build_outcome(tunnel.hops[i].plan.router,
-                            ok ? netdb::BuildOutcome::kAccepted : netdb::BuildOutcome::kDeclined);
+    const auto outcome = !all_opened ? netdb::BuildOutcome::kTimedOut
+                         : ok        ? netdb::BuildOutcome::kAccepted
+                                     : netdb::BuildOutcome::kDeclined;
+    peers_.on_build_outcome(tunnel.hops[i].plan.router, outcome);
   }
   build_deadlines_.erase(tunnel.id);
   record_outcome(all);
   if (!all) {
     ++counters_.builds_refused;
+    back_off(tunnel.pool);
     erase(tunnel.id);
     return;
   }
+  build_backoff_.erase(tunnel.pool);
   const auto now = runtime_.now();
   ++counters_.builds_succeeded;
   tunnel.state = TunnelState::kEstablished;
-  auto pool = pools_.find(tunnel.pool);
   tunnel.created = now;
-  tunnel.expires = now + (pool != pools_.end() ? pool->second.lifetime : config_.exploratory.lifetime);
+  // The hops were told an expiry counted from the plan (wall time); the owner stops a little
+  // earlier than they do, so that it never sends into a tunnel its hops already dropped.
+  tunnel.expires = tunnel.build_started + lifetime_of(tunnel.pool) - kExpirySafety;
   tunnel.build_latency = now - tunnel.build_started;
   for (auto& h : tunnel.hops) h.plan.record.reply_key = {};  // no longer needed
 }
@@ -297,7 +320,20 @@ void TunnelManager::fail_build(Owned& tunnel) {
   for (const auto& h : tunnel.hops) peers_.on_build_outcome(h.plan.router, netdb::BuildOutcome::kTimedOut);
   ++counters_.builds_timed_out;
   record_outcome(false);
+  back_off(tunnel.pool);
   erase(tunnel.id);
+}
+
+core::Duration TunnelManager::lifetime_of(PoolId pool) const {
+  auto it = pools_.find(pool);
+  return it != pools_.end() ? it->second.lifetime : config_.exploratory.lifetime;
+}
+
+void TunnelManager::back_off(PoolId pool) {
+  const auto now = runtime_.now();
+  auto [it, inserted] = build_backoff_.try_emplace(pool, now, std::chrono::seconds(1));
+  if (!inserted) it->second.second = std::min<core::Duration>(2 * it->second.second, std::chrono::seconds(30));
+  it->second.first = now + it->second.second;
 }
 
 void TunnelManager::record_outcome(bool success) {
@@ -326,9 +362,11 @@ void TunnelManager::on_message(const core::RouterHash& from, core::ByteView bloc
   }
   switch (decoded->kind) {
     case TunnelKind::kBuildRequest: return on_build_request(from, *decoded);
-    case TunnelKind::kBuildReply: return on_build_reply(decoded->tunnel_id, decoded->body);
+    case TunnelKind::kBuildReply: return on_build_reply(decoded->tunnel_id, decoded->body, from);
     case TunnelKind::kGatewayMessage: return on_gateway_message(*decoded);
-    case TunnelKind::kTunnelTest: return on_test(decoded->body);
+    case TunnelKind::kTunnelTest:
+      ++counters_.malformed;  // tests come back only through our own inbound tunnels
+      return;
   }
 }
 
@@ -356,7 +394,9 @@ void TunnelManager::on_build_request(const core::RouterHash& from, const TunnelB
     return;
   }
   const auto now = runtime_.now();
-  const BuildStatus status = transit_.admit(rec, from, now);
+  // One id space: a transit tunnel may not take an id our own inbound tunnels receive on.
+  BuildStatus status = transit_.admit(rec, from, now);
+  if (status == BuildStatus::kAccepted && inbound_by_owner_id_.count(rec.receive_id)) status = BuildStatus::kIdInUse;
   core::Bytes slots(block.body.begin(), block.body.end());
   answer_build_request(slots, opened->slot, rec.reply_key, status);
   if (status == BuildStatus::kAccepted) {
@@ -366,6 +406,9 @@ void TunnelManager::on_build_request(const core::RouterHash& from, const TunnelB
   } else {
     ++counters_.transit_refused;
   }
+  // A peer over its rate gets nothing forwarded for it: otherwise its flood would make us send
+  // and dial at its command (its owner's build times out).
+  if (status == BuildStatus::kRateLimited) return;
   forward_request(rec, std::move(slots));
 }
 
@@ -383,14 +426,30 @@ void TunnelManager::forward_request(const BuildRecord& rec, core::Bytes slots) {
   }
 }
 
-void TunnelManager::on_build_reply(TunnelId tunnel_id, core::ByteView slots) {
+void TunnelManager::on_build_reply(TunnelId tunnel_id, core::ByteView slots, std::optional<core::RouterHash> from) {
   auto it = outbound_by_endpoint_.find(tunnel_id);
   if (it == outbound_by_endpoint_.end()) return;  // late (timed out) or not ours
   Owned& t = owned_.at(it->second);
-  if (t.state == TunnelState::kBuilding) finish_build(t, slots);
+  if (t.state != TunnelState::kBuilding) return;
+  // Only the way we told the endpoint to answer counts: straight from the endpoint, or through
+  // an inbound tunnel. Another hop that knows the id cannot fail the build with a forged reply.
+  const bool expected = t.reply_direct ? from == t.hops.back().plan.router : !from.has_value();
+  if (!expected) {
+    ++counters_.malformed;
+    return;
+  }
+  finish_build(t, slots);
 }
 
 void TunnelManager::on_gateway_message(const TunnelBlock& block) {
+  // Our own 0-hop inbound tunnel: we are its gateway.
+  if (auto own = inbound_by_owner_id_.find(block.tunnel_id); own != inbound_by_owner_id_.end()) {
+    Owned& t = owned_.at(own->second);
+    if (t.hops.empty()) {
+      t.bytes += block.body.size();
+      return dispatch_local(block.body, t.id);
+    }
+  }
   TransitHop* hop = transit_.find(block.tunnel_id);
   if (hop && hop->record.role == HopRole::kInboundGateway) {
     auto cells = hop->writer->write(block.body, hop->record.next_id);
@@ -413,13 +472,6 @@ void TunnelManager::on_gateway_message(const TunnelBlock& block) {
     }
     return;
   }
-  // Our own 0-hop inbound tunnel: we are its gateway.
-  auto it = inbound_by_owner_id_.find(block.tunnel_id);
-  if (it != inbound_by_owner_id_.end() && owned_.at(it->second).hops.empty()) {
-    Owned& t = owned_.at(it->second);
-    t.bytes += block.body.size();
-    return dispatch_local(block.body);
-  }
   ++counters_.cells_unknown_tunnel;
 }
 
@@ -435,6 +487,12 @@ void TunnelManager::on_cell(const core::RouterHash& from, core::ByteView block) 
   TransitHop* hop = transit_.find(id);
   if (hop && hop->previous == from && hop->record.role != HopRole::kInboundGateway) {
     if (hop->record.role == HopRole::kParticipant) return forward_cell(*hop, *cell);
+    // The endpoint's work (and its reassembly memory) is transit work too.
+    if (!transit_bucket_.take(kCellSize, runtime_.now())) {
+      ++hop->dropped;
+      ++counters_.cells_over_bandwidth;
+      return;
+    }
     apply_hop_layer(*cell, {hop->record.layer_key, hop->record.iv_key});
     ++hop->cells;
     hop->bytes += kCellSize;
@@ -487,7 +545,7 @@ void TunnelManager::deliver_inbound(Owned& tunnel, const Cell& arrived) {
     ++counters_.cells_rejected;
     return;
   }
-  if (*message) dispatch_local(**message);
+  if (*message) dispatch_local(**message, tunnel.id);
 }
 
 void TunnelManager::deliver_at_endpoint(core::ByteView message) {
@@ -513,12 +571,20 @@ void TunnelManager::deliver_to(const core::RouterHash& router, core::ByteView bl
     send_block(router, transport::BlockType::kMessage, block);
     return;
   }
-  // For ourselves (we are the endpoint and the target, or a reply comes straight back).
-  if (!block.empty() && block[0] == kTunnelService) return on_message(router, block);
-  dispatch_local(block);
+  // We are the endpoint and the target: a gateway message (into a tunnel we are the gateway of)
+  // or a build request (we are the first hop of the tunnel being built) is handled as if it had
+  // come over a link from us; a plain message is for a local service.
+  if (!block.empty() && block[0] == kTunnelService) {
+    auto decoded = decode_tunnel_block(block);
+    if (decoded && decoded->kind == TunnelKind::kGatewayMessage) return on_gateway_message(*decoded);
+    if (decoded && decoded->kind == TunnelKind::kBuildRequest) return on_build_request(router, *decoded);
+    ++counters_.malformed;
+    return;
+  }
+  if (local_delivery_) local_delivery_(block);
 }
 
-void TunnelManager::dispatch_local(core::ByteView block) {
+void TunnelManager::dispatch_local(core::ByteView block, std::uint64_t via) {
   ++counters_.messages_delivered;
   if (!block.empty() && block[0] == kTunnelService) {
     // Build replies and tunnel tests come back to us through our inbound tunnels.
@@ -527,8 +593,8 @@ void TunnelManager::dispatch_local(core::ByteView block) {
       ++counters_.malformed;
       return;
     }
-    if (decoded->kind == TunnelKind::kBuildReply) return on_build_reply(decoded->tunnel_id, decoded->body);
-    if (decoded->kind == TunnelKind::kTunnelTest) return on_test(decoded->body);
+    if (decoded->kind == TunnelKind::kBuildReply) return on_build_reply(decoded->tunnel_id, decoded->body, std::nullopt);
+    if (decoded->kind == TunnelKind::kTunnelTest) return on_test(decoded->body, via);
     ++counters_.malformed;  // requests and gateway messages never arrive this way
     return;
   }
@@ -546,7 +612,10 @@ bool TunnelManager::send_block(const core::RouterHash& to, transport::BlockType 
 TunnelManager::Owned* TunnelManager::established_tunnel(PoolId pool, Direction direction, bool or_exploratory) {
   std::vector<Owned*> ready;
   for (auto& [id, t] : owned_) {
-    if (t.pool == pool && t.direction == direction && t.state == TunnelState::kEstablished) ready.push_back(&t);
+    if (t.pool == pool && t.direction == direction && t.state == TunnelState::kEstablished &&
+        t.expires - runtime_.now() > kExpirySafety) {
+      ready.push_back(&t);
+    }
   }
   if (ready.empty()) {
     return or_exploratory && pool != kExploratoryPool ? established_tunnel(kExploratoryPool, direction) : nullptr;
@@ -594,7 +663,7 @@ void TunnelManager::run_tests(PoolId pool) {
   const std::size_t pairs = std::max(outs.size(), ins.size());
   for (std::size_t k = 0; k < pairs; ++k) {
     Owned& out = *outs[k % outs.size()];
-    Owned& in = *ins[(k + test_rotation_) % ins.size()];
+    Owned& in = *ins[(k + test_rotation_[pool]) % ins.size()];
     const std::uint64_t test_id = core::crypto::random_u64();
     const auto gateway = in.hops.empty() ? identity_.hash() : in.hops[0].plan.router;
     const TunnelId gateway_id = in.hops.empty() ? in.match_id : in.hops[0].plan.record.receive_id;
@@ -602,15 +671,15 @@ void TunnelManager::run_tests(PoolId pool) {
     ++counters_.tests_sent;
     (void)send_through(out, with_delivery(test_block(test_id), gateway, gateway_id));
   }
-  ++test_rotation_;
+  ++test_rotation_[pool];
 }
 
-void TunnelManager::on_test(core::ByteView body) {
+void TunnelManager::on_test(core::ByteView body, std::uint64_t via) {
   if (body.size() != kTunnelTestBodySize) return;
   std::uint64_t test_id = 0;
   for (std::size_t i = 0; i < 8; ++i) test_id = (test_id << 8) | body[i];
   auto it = tests_.find(test_id);
-  if (it == tests_.end()) return;
+  if (it == tests_.end() || it->second.inbound != via) return;  // must come back the way it was sent
   const auto rtt = runtime_.now() - it->second.sent;
   for (auto id : {it->second.outbound, it->second.inbound}) {
     if (Owned* t = find_owned(id)) {

@@ -105,7 +105,8 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"netdb.selection_capacity", "50"}, {"tunnels.inbound_quantity", "3"}, {"tunnels.outbound_quantity", "1"},
       {"tunnels.length", "0"}, {"tunnels.lifetime", "20s"}, {"tunnels.build_timeout", "5s"},
       {"tunnels.test_interval", "10s"}, {"tunnels.max_transit", "10"}, {"tunnels.share", "50"},
-      {"tunnels.min_hop_bandwidth_kbps", "64"}, {"tunnels.build_rate_per_peer", "30"}};
+      {"tunnels.min_hop_bandwidth_kbps", "64"}, {"tunnels.build_rate_per_peer", "30"},
+      {"console.listen", "127.0.0.1:0"}, {"console.token", "secret"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;

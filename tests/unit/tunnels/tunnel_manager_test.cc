@@ -112,6 +112,13 @@ std::vector<HopCandidate> Node::hop_candidates() {
   return out;
 }
 
+void crypto_fill(BuildRecord& r) {
+  core::crypto::random_bytes(r.layer_key);
+  core::crypto::random_bytes(r.iv_key);
+  core::crypto::random_bytes(r.reply_key);
+  core::crypto::random_bytes(r.integrity_key);
+}
+
 TunnelManagerConfig quick_config() {
   TunnelManagerConfig c;
   c.test_interval = 30s;
@@ -244,7 +251,12 @@ TEST(TunnelManager, CellsForUnknownTunnelsAreDroppedAndCounted) {
 TEST(TunnelManager, ADestinationPoolKeepsItsOwnTunnelsAndLeases) {
   World w(12, quick_config());
   auto& owner = *w.nodes[0];
-  const PoolId pool = owner.manager->add_pool({.inbound_quantity = 1, .outbound_quantity = 3, .length = 1});
+  EXPECT_FALSE(owner.manager->add_pool({.inbound_quantity = 7}).ok());
+  EXPECT_FALSE(owner.manager->add_pool({.length = 8}).ok());
+  EXPECT_FALSE(owner.manager->add_pool({.lifetime = 11min}).ok()) << "hops would refuse it";
+  const auto added = owner.manager->add_pool({.inbound_quantity = 1, .outbound_quantity = 3, .length = 1});
+  ASSERT_TRUE(added.ok());
+  const PoolId pool = *added;
   owner.manager->start();
   w.rt.advance(2s);
   EXPECT_EQ(owner.manager->established(Direction::kInbound, pool), 1u);
@@ -267,6 +279,51 @@ TEST(TunnelManager, ADestinationPoolKeepsItsOwnTunnelsAndLeases) {
   w.rt.advance(2s);
   EXPECT_EQ(owner.manager->established(Direction::kOutbound, pool), 0u) << "not rebuilt";
   EXPECT_TRUE(owner.manager->inbound_leases(pool).empty());
+}
+
+TEST(TunnelManager, ATransitBuildCannotTakeTheIdOfOurOwnInboundTunnel) {
+  TunnelManagerConfig config = quick_config();
+  config.exploratory.length = 0;  // our inbound tunnel is 0-hop: its id is our gateway id
+  World w(3, config);
+  auto& owner = *w.nodes[0];
+  auto& attacker = *w.nodes[1];
+  owner.manager->start();
+  w.rt.advance(1s);
+  const auto leases = owner.manager->inbound_leases(kExploratoryPool);
+  ASSERT_FALSE(leases.empty());
+  // The attacker asks us to be the gateway of "its" tunnel with our lease's id.
+  HopPlan hop{owner.identity.hash(), owner.identity.static_keypair().public_key, {}};
+  hop.record.role = HopRole::kInboundGateway;
+  hop.record.receive_id = leases[0].tunnel;
+  hop.record.next_id = 77;
+  hop.record.next_router = attacker.identity.hash();
+  hop.record.expiry = w.rt.wall_now() + 5min;
+  crypto_fill(hop.record);
+  auto prepared = prepare_build({hop});
+  ASSERT_TRUE(attacker.sim->connect(owner.sim->contact()).ok());
+  w.rt.advance(1s);
+  ASSERT_TRUE(attacker.sim->send(owner.identity.hash(), transport::BlockType::kMessage,
+                                 encode_tunnel_block(TunnelKind::kBuildRequest, leases[0].tunnel, prepared.slots))
+                  .ok());
+  w.rt.advance(1s);
+  EXPECT_EQ(owner.manager->counters().transit_accepted, 0u);
+  EXPECT_EQ(owner.manager->counters().transit_refused, 1u);
+  // Messages for the lease still reach us, not the attacker.
+  core::Bytes hello = {9, 9};
+  ASSERT_TRUE(attacker.sim->send(owner.identity.hash(), transport::BlockType::kMessage,
+                                 encode_tunnel_block(TunnelKind::kGatewayMessage, leases[0].tunnel, hello))
+                  .ok());
+  w.rt.advance(1s);
+  ASSERT_EQ(owner.delivered.size(), 1u);
+  EXPECT_EQ(owner.delivered[0], hello);
+}
+
+TEST(TunnelManager, TunnelTestsArrivingStraightOverALinkAreDropped) {
+  World w(3, quick_config());
+  const std::uint8_t body[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  w.nodes[0]->manager->on_message(w.nodes[1]->identity.hash(), encode_tunnel_block(TunnelKind::kTunnelTest, 0, body));
+  EXPECT_EQ(w.nodes[0]->manager->counters().malformed, 1u);
+  EXPECT_EQ(w.nodes[0]->manager->counters().tests_passed, 0u);
 }
 
 TEST(TunnelManager, ZeroHopPoolsUseDirectLinks) {

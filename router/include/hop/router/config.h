@@ -20,6 +20,17 @@
 
 namespace hop::router {
 
+// The console (docs/console.md). NodeConfig{} has it off (tests, testnet); the console.listen key
+// turns it on at 127.0.0.1:7070 unless set to "off".
+struct ConsoleConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;  // 0: any free port
+  std::string token;          // empty: no state-changing request is accepted
+};
+// A console listening off loopback without a token is refused (with what to do).
+core::Status check_console_config(const ConsoleConfig& console);
+
 struct NodeConfig {
   std::uint32_t network_id = 1;
   std::filesystem::path data_dir = "hopline-data";
@@ -38,6 +49,7 @@ struct NodeConfig {
   netdb::BanPolicy bans;
   netdb::SelectionOptions selection;
   tunnels::TunnelManagerConfig tunnels;  // transit.share_bytes_per_sec is derived: see tunnel_manager()
+  ConsoleConfig console;
 
   // The bandwidth we share with transit tunnels and advertise in our RouterInfo, KB/s.
   std::uint32_t shared_kbps() const { return static_cast<std::uint32_t>(std::uint64_t{bandwidth_kbps} * share_percent / 100); }

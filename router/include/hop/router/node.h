@@ -24,6 +24,7 @@
 namespace hop::router {
 
 class StoreThread;
+class ConsoleServer;
 
 // Loads DIR/identity.key, or creates it (and DIR, mode 0700) when it does not exist.
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir);
@@ -58,6 +59,8 @@ class Node final : private transport::LinkEvents,
   const netdb::Prober& prober() const { return *prober_; }
   tunnels::TunnelManager& tunnels() { return *tunnels_; }
   const tunnels::TunnelManager& tunnels() const { return *tunnels_; }
+  // The console, when config().console.enabled and after start(); nullptr otherwise.
+  const ConsoleServer* console() const { return console_.get(); }
   // Waits until every store write posted so far is on disk.
   void flush_store();
 
@@ -109,6 +112,7 @@ class Node final : private transport::LinkEvents,
   std::unique_ptr<core::Timer> housekeeping_timer_;
   std::unordered_map<core::RouterHash, core::crypto::Key32> linked_static_keys_;
   std::map<core::crypto::Key32, core::RouterHash> seed_hashes_;  // learned when a seed links
+  std::unique_ptr<ConsoleServer> console_;  // last: destroyed first, it reads the rest
 };
 
 }  // namespace hop::router

@@ -59,6 +59,10 @@ enum class Delivery : std::uint8_t { kRouter = 1, kTunnel = 2 };
 
 // Defaults of the tunnels.* config keys.
 inline constexpr auto kTunnelLifetime = 10min;
+// Lifetimes a pool may have: hops refuse expiries more than kMaxExpiryAhead away, and a tunnel
+// must outlive its build and the owner's safety margin by a good deal.
+inline constexpr auto kMaxLifetime = 10min;
+inline constexpr auto kMinLifetime = 10s;
 inline constexpr auto kBuildTimeout = 10s;
 inline constexpr std::size_t kDefaultMaxTransit = 5000;
 inline constexpr std::uint32_t kDefaultParticipationKbps = 128;  // hops must share at least this

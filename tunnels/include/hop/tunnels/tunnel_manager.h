@@ -134,9 +134,9 @@ class TunnelManager {
   void on_message(const core::RouterHash& from, core::ByteView block);
   void on_cell(const core::RouterHash& from, core::ByteView block);
 
-  // Another pool (a destination's), built from the next tick on. Its config is checked like the
-  // exploratory one: quantities 1-6, length 0-7.
-  PoolId add_pool(PoolConfig config);
+  // Another pool (a destination's), built from the next tick on. Errors (kInvalidArgument):
+  // quantities outside 1-6, length over 7, lifetime outside 10 s-10 min.
+  core::Result<PoolId> add_pool(PoolConfig config);
   // Drops the pool and its tunnels at once (their hops let them expire).
   void remove_pool(PoolId pool);
 
@@ -175,6 +175,7 @@ class TunnelManager {
     Direction direction = Direction::kOutbound;
     std::vector<Hop> hops;
     std::vector<std::size_t> slot_of_hop;
+    bool reply_direct = false;  // outbound: the endpoint answers over a link, not through a tunnel
     TunnelId match_id = 0;  // outbound: the endpoint's receive id; inbound: our own id
     TunnelState state = TunnelState::kBuilding;
     core::TimePoint build_started{};
@@ -200,7 +201,8 @@ class TunnelManager {
   std::optional<Owned> plan_tunnel(PoolId pool, Direction direction);
   void send_build(Owned& tunnel, core::Bytes block);
   void on_build_request(const core::RouterHash& from, const TunnelBlock& block);
-  void on_build_reply(TunnelId tunnel_id, core::ByteView slots);
+  // `from`: the link it came on, or nullopt when it came through our inbound tunnel.
+  void on_build_reply(TunnelId tunnel_id, core::ByteView slots, std::optional<core::RouterHash> from);
   void finish_build(Owned& tunnel, core::ByteView slots);
   void fail_build(Owned& tunnel);
   void forward_request(const BuildRecord& record, core::Bytes slots);
@@ -208,7 +210,8 @@ class TunnelManager {
   void deliver_inbound(Owned& tunnel, const Cell& cell);
   void deliver_at_endpoint(core::ByteView message);
   void deliver_to(const core::RouterHash& router, core::ByteView block);
-  void dispatch_local(core::ByteView block);
+  // A message that came out of our inbound tunnel `via` (its local id).
+  void dispatch_local(core::ByteView block, std::uint64_t via);
   void erase(std::uint64_t id);
   std::vector<HopLayer> layers_of(const Owned& tunnel) const;
   void forward_cell(TransitHop& hop, Cell& cell);
@@ -216,9 +219,11 @@ class TunnelManager {
   bool send_block(const core::RouterHash& to, transport::BlockType type, core::ByteView body);
   core::Status send_through(Owned& outbound, core::ByteView message);
   void run_tests(PoolId pool);
-  void on_test(core::ByteView body);
+  void on_test(core::ByteView body, std::uint64_t via);
   void expire_tests();
   void record_outcome(bool success);
+  void back_off(PoolId pool);
+  core::Duration lifetime_of(PoolId pool) const;
   Owned* find_owned(std::uint64_t id);
   // A random established tunnel of `pool` this way; with `or_exploratory`, one of the
   // exploratory pool when `pool` has none.
@@ -242,7 +247,8 @@ class TunnelManager {
   std::deque<std::pair<core::TimePoint, bool>> build_history_;  // the last 10 min of outcomes
   std::uint64_t builds_finished_ = 0;
   std::uint64_t next_local_id_ = 1;
-  std::size_t test_rotation_ = 0;
+  std::map<PoolId, std::size_t> test_rotation_;  // per pool, so each pool's pairing rotates
+  std::map<PoolId, std::pair<core::TimePoint, core::Duration>> build_backoff_;  // next try, backoff
   core::TimePoint next_test_{};
   std::vector<Relaxation> last_relaxed_;
   std::mt19937_64 rng_;

@@ -1,0 +1,531 @@
+// The console on real nodes on loopback: the JSON API serves exactly the fields docs/console.md
+// lists (the doc's tables are parsed here, so neither can drift), the Host check and the token,
+// the HTTP limits, and /metrics (well-formed, documented, values that move with traffic).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "hop/router/config.h"
+#include "hop/router/console.h"
+#include "hop/router/node.h"
+#include "support/loopback.h"
+#include "support/temp_dir.h"
+
+namespace hop::router {
+namespace {
+
+using hop::test::TempDir;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// ---- a tiny HTTP client on the test's io_context (async reads, so the node keeps running) ----
+
+struct Reply {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+  std::string raw;   // everything the server sent
+};
+
+Reply parse_reply(std::string raw) {
+  Reply r;
+  r.raw = raw;
+  const auto end = raw.find("\r\n\r\n");
+  r.head = raw.substr(0, end);
+  if (end != std::string::npos) r.body = raw.substr(end + 4);
+  if (raw.rfind("HTTP/1.1 ", 0) == 0) r.status = std::atoi(raw.c_str() + 9);
+  return r;
+}
+
+// Sends `request` as is and reads until the server closes the connection. Both directions are
+// asynchronous: the server runs on the same io_context.
+Reply exchange(asio::io_context& io, std::uint16_t port, const std::string& request) {
+  tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  if (ec) return {};
+  std::string raw;
+  bool finished = false;
+  asio::async_write(socket, asio::buffer(request), [&](const boost::system::error_code&, std::size_t) {});
+  asio::async_read(socket, asio::dynamic_buffer(raw), [&](const boost::system::error_code&, std::size_t) {
+    finished = true;
+  });
+  if (!hop::test::run_until(io, [&] { return finished; }, 10s)) {
+    socket.close();
+    hop::test::run_until(io, [&] { return finished; }, 1s);
+    ADD_FAILURE() << "no complete answer within 10 s";
+  }
+  return parse_reply(raw);
+}
+
+std::string request(std::string_view method, std::string_view path, std::string_view host,
+                    std::string_view extra_headers = "") {
+  std::string r = std::string(method) + " " + std::string(path) + " HTTP/1.1\r\n";
+  if (!host.empty()) r += "Host: " + std::string(host) + "\r\n";
+  r += std::string(extra_headers) + "Connection: close\r\n\r\n";
+  return r;
+}
+
+// ---- JSON field paths: "a.b" for members, "a[].b" for members of array elements ----
+
+class JsonPaths {
+ public:
+  // False if `text` is not one well-formed JSON value.
+  bool parse(std::string_view text) {
+    s_ = text;
+    i_ = 0;
+    if (!value("")) return false;
+    skip_ws();
+    return i_ == s_.size();
+  }
+  const std::set<std::string>& fields() const { return fields_; }
+  // A documented field is excused when a container above it was null or an empty array.
+  bool is_excused(const std::string& field) const {
+    for (const auto& e : vacant_) {
+      if (field.rfind(e + ".", 0) == 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  void skip_ws() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool eat(char c) {
+    skip_ws();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool string(std::string* out) {
+    if (!eat('"')) return false;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      if (s_[i_] == '\\') ++i_;
+      if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
+      if (out) *out += s_[i_];
+      ++i_;
+    }
+    return eat('"');
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool value(const std::string& path) {
+    skip_ws();
+    if (i_ >= s_.size()) return false;
+    const char c = s_[i_];
+    if (c == '{') return object(path);
+    if (c == '[') return array(path);
+    if (c == '"') return string(nullptr);
+    if (literal("null")) {
+      vacant_.insert(path);
+      return true;
+    }
+    if (literal("true") || literal("false")) return true;
+    const std::size_t start = i_;
+    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || std::strchr("+-.eE", s_[i_]))) ++i_;
+    return i_ > start;
+  }
+  bool object(const std::string& path) {
+    eat('{');
+    if (eat('}')) return true;
+    do {
+      std::string key;
+      if (!string(&key) || !eat(':')) return false;
+      const std::string field = path.empty() ? key : path + "." + key;
+      fields_.insert(field);
+      if (!value(field)) return false;
+    } while (eat(','));
+    return eat('}');
+  }
+  bool array(const std::string& path) {
+    eat('[');
+    if (eat(']')) {
+      vacant_.insert(path + "[]");
+      return true;
+    }
+    do {
+      if (!value(path + "[]")) return false;
+    } while (eat(','));
+    return eat(']');
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+  std::set<std::string> fields_;
+  std::set<std::string> vacant_;
+};
+
+// ---- docs/console.md ----
+
+struct ConsoleDoc {
+  std::map<std::string, std::set<std::string>> endpoint_fields;  // "/api/v1/status" -> fields
+  std::map<std::string, std::string> metric_types;               // "hopline_links" -> "gauge"
+};
+
+ConsoleDoc read_console_doc() {
+  std::ifstream in(std::string(HOP_SOURCE_DIR) + "/docs/console.md");
+  EXPECT_TRUE(in) << "docs/console.md is missing";
+  static const std::regex endpoint_re(R"(^### `GET (/api/v1/[a-z_]+)`)");
+  static const std::regex field_re(R"(^\| `([^`]+)` \| [^|]+ \| [^|]+ \|$)");
+  static const std::regex metric_re(R"(^\| `(hopline_[a-z_]+)` \| (counter|gauge) \|)");
+  ConsoleDoc doc;
+  std::string endpoint, line;
+  bool in_metrics = false;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, endpoint_re)) {
+      endpoint = m[1];
+      doc.endpoint_fields[endpoint];
+    } else if (line.rfind("## ", 0) == 0) {
+      endpoint.clear();
+      in_metrics = line == "## Metrics";
+    } else if (in_metrics && std::regex_search(line, m, metric_re)) {
+      doc.metric_types[m[1]] = m[2];
+    } else if (!endpoint.empty() && std::regex_search(line, m, field_re)) {
+      doc.endpoint_fields[endpoint].insert(m[1]);
+    }
+  }
+  return doc;
+}
+
+// ---- /metrics ----
+
+struct Exposition {
+  std::map<std::string, std::string> types;   // family -> counter|gauge
+  std::set<std::string> helped;               // families with # HELP
+  std::map<std::string, double> samples;      // "name{labels}" -> value
+  std::vector<std::string> problems;
+};
+
+Exposition parse_exposition(const std::string& text) {
+  Exposition e;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      const auto name = line.substr(7, line.find(' ', 7) - 7);
+      if (e.types.count(name)) e.problems.push_back("HELP after TYPE for " + name);
+      e.helped.insert(name);
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      std::string name, type;
+      words >> name >> type;
+      if (!e.helped.count(name)) e.problems.push_back("TYPE without HELP before it: " + name);
+      e.types[name] = type;
+    } else if (!line.empty()) {
+      const auto space = line.rfind(' ');
+      const auto series = line.substr(0, space);
+      const auto family = series.substr(0, series.find('{'));
+      if (!e.types.count(family)) e.problems.push_back("sample of an undeclared family: " + line);
+      e.samples[series] = std::strtod(line.c_str() + space + 1, nullptr);
+    }
+  }
+  return e;
+}
+
+// ---- nodes ----
+
+NodeConfig node_config(const std::filesystem::path& dir, int i) {
+  NodeConfig c;
+  c.data_dir = dir / ("node" + std::to_string(i));
+  c.listen_host = "127." + std::to_string(230 + i) + ".0.1";  // 127.230-239: apart from other tests
+  c.listen_port = 0;
+  c.log.level = "warn";
+  c.floodfill = i == 0;
+  c.prober.interval = 1s;
+  c.console = {.enabled = i == 0, .host = "127.0.0.1", .port = 0, .token = ""};
+  return c;
+}
+
+struct Nodes {
+  asio::io_context io;
+  core::AsioRuntime rt{io};
+  TempDir dir;
+  std::vector<std::unique_ptr<Node>> nodes;
+
+  Node& add(NodeConfig c) {
+    auto node = Node::create(rt, std::move(c), {});
+    EXPECT_TRUE(node.ok()) << node.error().message();
+    EXPECT_TRUE((*node)->start().ok());
+    nodes.push_back(std::move(*node));
+    return *nodes.back();
+  }
+  Node& add(int i) { return add(node_config(dir.path(), i)); }
+  // Every node seeded with every other.
+  void mesh() {
+    for (auto& n : nodes) {
+      std::vector<transport::PeerContact> others;
+      for (auto& o : nodes) {
+        if (o != n) others.push_back(o->contact());
+      }
+      n->set_seeds(others);
+    }
+  }
+  std::uint16_t port() const { return nodes.front()->console()->local_endpoint().port(); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
+  Reply get(std::string_view path) { return exchange(io, port(), request("GET", path, host())); }
+};
+
+TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
+  Nodes n;
+  for (int i = 0; i < 3; ++i) {
+    auto c = node_config(n.dir.path(), i);
+    c.tunnels.exploratory.length = 1;
+    n.add(c);
+  }
+  n.mesh();
+  Node& node = *n.nodes.front();
+  // Fill every array the API has: profiles, routers, tunnels with hops, transit tunnels.
+  ASSERT_TRUE(hop::test::run_until(n.io, [&] {
+    return node.netdb().size() == 3 && node.peers().profiles().size() >= 2 && !node.tunnels().transit().empty() &&
+           node.tunnels().established(tunnels::Direction::kInbound) > 0 &&
+           node.tunnels().established(tunnels::Direction::kOutbound) > 0;
+  }, 15s)) << "routers " << node.netdb().size() << ", profiles " << node.peers().profiles().size() << ", transit "
+           << node.tunnels().transit().size();
+
+  const auto doc = read_console_doc();
+  ASSERT_EQ(doc.endpoint_fields.size(), 5u) << "status, peers, netdb, tunnels, transit";
+  for (const auto& [path, documented] : doc.endpoint_fields) {
+    SCOPED_TRACE(path);
+    ASSERT_FALSE(documented.empty());
+    const auto reply = n.get(path);
+    ASSERT_EQ(reply.status, 200) << reply.raw;
+    EXPECT_NE(reply.head.find("Content-Type: application/json"), std::string::npos) << reply.head;
+    JsonPaths json;
+    ASSERT_TRUE(json.parse(reply.body)) << reply.body;
+    for (const auto& field : json.fields()) EXPECT_TRUE(documented.count(field)) << "served but not documented: " << field;
+    for (const auto& field : documented) {
+      EXPECT_TRUE(json.fields().count(field) || json.is_excused(field)) << "documented but not served: " << field;
+    }
+  }
+  // The status document agrees with the node.
+  const auto status = n.get("/api/v1/status").body;
+  EXPECT_NE(status.find("\"identity\":\"" + node.identity().hash().to_string() + "\""), std::string::npos) << status;
+  EXPECT_NE(status.find("\"netdb_routers\":3"), std::string::npos) << status;
+}
+
+TEST(ConsoleApi, UnknownPathsAreNotFoundAndHeadAndKeepAliveWork) {
+  Nodes n;
+  n.add(0);
+  EXPECT_EQ(n.get("/api/v1/nope").status, 404);
+  EXPECT_EQ(n.get("/").status, 404);
+  EXPECT_EQ(n.get("/api/v1/status?pretty=1").status, 200) << "a query string is ignored";
+
+  const auto head = exchange(n.io, n.port(), request("HEAD", "/metrics", n.host()));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_NE(head.head.find("Content-Length: "), std::string::npos);
+
+  // Two requests on one connection: the first keeps it alive, the second closes it.
+  const std::string two = "GET /api/v1/status HTTP/1.1\r\nHost: " + n.host() + "\r\n\r\n" +
+                          request("GET", "/api/v1/netdb", n.host());
+  const auto both = exchange(n.io, n.port(), two);
+  std::size_t answers = 0;
+  for (auto at = both.raw.find("HTTP/1.1 200"); at != std::string::npos; at = both.raw.find("HTTP/1.1 200", at + 1)) ++answers;
+  EXPECT_EQ(answers, 2u) << both.raw;
+}
+
+TEST(ConsoleApi, OversizedAndMalformedRequestsAreRefused) {
+  Nodes n;
+  n.add(0);
+  const std::string huge_header = "X-Filler: " + std::string(kConsoleHeaderLimit, 'a') + "\r\n";
+  EXPECT_EQ(exchange(n.io, n.port(), request("GET", "/api/v1/status", n.host(), huge_header)).status, 431);
+  const std::string big_body = "POST /api/v1/status HTTP/1.1\r\nHost: " + n.host() + "\r\nContent-Length: " +
+                               std::to_string(kConsoleBodyLimit + 1) + "\r\n\r\n" + std::string(4096, 'b');
+  EXPECT_EQ(exchange(n.io, n.port(), big_body).status, 413);
+  EXPECT_EQ(exchange(n.io, n.port(), "NOT HTTP AT ALL\r\n\r\n").status, 400);
+  EXPECT_EQ(n.get("/api/v1/status").status, 200) << "the console still serves";
+}
+
+TEST(ConsoleSecurity, AForeignHostHeaderIsRefused) {
+  Nodes n;
+  n.add(0);
+  const auto port = std::to_string(n.port());
+  auto with_host = [&](std::string_view host) {
+    return exchange(n.io, n.port(), request("GET", "/api/v1/status", host)).status;
+  };
+  EXPECT_EQ(with_host("evil.example"), 421);
+  EXPECT_EQ(with_host("evil.example:" + port), 421);
+  EXPECT_EQ(with_host("127.0.0.1.evil.example:" + port), 421);
+  EXPECT_EQ(with_host("127.0.0.1:1"), 421) << "another port is another server";
+  EXPECT_EQ(with_host(""), 400) << "no Host at all";
+  EXPECT_EQ(with_host("127.0.0.1:" + port), 200);
+  EXPECT_EQ(with_host("localhost:" + port), 200);
+  EXPECT_EQ(with_host("LOCALHOST"), 200);
+  EXPECT_EQ(with_host("127.0.0.1"), 200);
+  EXPECT_EQ(exchange(n.io, n.port(), request("GET", "/metrics", "evil.example")).status, 421);
+}
+
+TEST(ConsoleSecurity, StateChangingRequestsNeedTheToken) {
+  Nodes n;
+  auto c = node_config(n.dir.path(), 0);
+  c.console.token = "s3cret-token";
+  n.add(c);
+  auto post = [&](std::string_view method, std::string_view path, std::string_view auth) {
+    return exchange(n.io, n.port(), request(method, path, n.host(), auth)).status;
+  };
+  EXPECT_EQ(post("POST", "/api/v1/status", ""), 401);
+  EXPECT_EQ(post("POST", "/api/v1/status", "Authorization: Bearer wrong-token!\r\n"), 401);
+  EXPECT_EQ(post("POST", "/api/v1/status", "Authorization: Bearer s3cret-toke\r\n"), 401);
+  EXPECT_EQ(post("POST", "/api/v1/status", "Authorization: Basic s3cret-token\r\n"), 401);
+  EXPECT_EQ(post("DELETE", "/metrics", ""), 401);
+  EXPECT_EQ(post("POST", "/api/v1/status", "Authorization: Bearer s3cret-token\r\n"), 405);
+  EXPECT_EQ(post("PUT", "/api/v1/peers", "Authorization: Bearer s3cret-token\r\n"), 405);
+  EXPECT_EQ(post("POST", "/api/v1/nope", "Authorization: Bearer s3cret-token\r\n"), 404);
+  EXPECT_EQ(exchange(n.io, n.port(), request("POST", "/api/v1/status", "evil.example",
+                                             "Authorization: Bearer s3cret-token\r\n")).status,
+            421) << "the token does not lift the Host check";
+}
+
+TEST(ConsoleSecurity, WithoutATokenEveryStateChangingRequestIsForbidden) {
+  Nodes n;
+  n.add(0);
+  auto status = [&](std::string_view auth) {
+    return exchange(n.io, n.port(), request("POST", "/api/v1/status", n.host(), auth)).status;
+  };
+  EXPECT_EQ(status(""), 403);
+  EXPECT_EQ(status("Authorization: Bearer \r\n"), 403);
+  EXPECT_EQ(status("Authorization: Bearer anything\r\n"), 403);
+}
+
+TEST(ConsoleMetrics, EveryFamilyIsDocumentedTypedAndNamedByTheRules) {
+  Nodes n;
+  n.add(0);
+  const auto reply = n.get("/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_NE(reply.head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << reply.head;
+  const auto e = parse_exposition(reply.body);
+  for (const auto& p : e.problems) ADD_FAILURE() << p;
+  ASSERT_FALSE(e.types.empty());
+  for (const auto& [name, type] : e.types) {
+    EXPECT_EQ(name.rfind("hopline_", 0), 0u) << name;
+    EXPECT_TRUE(type == "counter" || type == "gauge") << name;
+    EXPECT_EQ(type == "counter", name.size() > 6 && name.ends_with("_total")) << name << " is a " << type;
+  }
+  const auto doc = read_console_doc();
+  EXPECT_EQ(e.types, doc.metric_types) << "docs/console.md's metrics table and /metrics differ";
+  for (const char* series : {"hopline_links{transport=\"tcp\"}", "hopline_link_limit{kind=\"soft\"}",
+                             "hopline_link_limit{kind=\"hard\"}", "hopline_tunnel_builds_total{outcome=\"success\"}",
+                             "hopline_tunnel_builds_total{outcome=\"refused\"}",
+                             "hopline_tunnel_builds_total{outcome=\"timeout\"}", "hopline_tunnels{direction=\"inbound\"}",
+                             "hopline_tunnels{direction=\"outbound\"}", "hopline_transit_tunnels",
+                             "hopline_tunnel_cells_total{event=\"forwarded\"}", "hopline_link_bytes_total{direction=\"in\"}",
+                             "hopline_link_bytes_total{direction=\"out\"}", "hopline_bans", "hopline_netdb_routers",
+                             "hopline_probes_total", "hopline_uptime_seconds"}) {
+    EXPECT_TRUE(e.samples.count(series)) << series;
+  }
+}
+
+TEST(ConsoleMetrics, ValuesMoveAsTrafficFlows) {
+  Nodes n;
+  n.add(0);
+  const auto before = parse_exposition(n.get("/metrics").body).samples;
+  EXPECT_EQ(before.at("hopline_links{transport=\"tcp\"}"), 0);
+  EXPECT_EQ(before.at("hopline_link_bytes_total{direction=\"in\"}"), 0);
+  n.add(1);
+  n.mesh();
+  ASSERT_TRUE(hop::test::run_until(n.io, [&] {
+    return n.nodes[0]->links().links().size() == 1 && n.nodes[0]->prober().probes_started() > 0;
+  }, 10s));
+  const auto after = parse_exposition(n.get("/metrics").body).samples;
+  EXPECT_EQ(after.at("hopline_links{transport=\"tcp\"}"), 1);
+  EXPECT_GT(after.at("hopline_link_bytes_total{direction=\"in\"}"), 0);
+  EXPECT_GT(after.at("hopline_link_bytes_total{direction=\"out\"}"), 0);
+  EXPECT_GT(after.at("hopline_probes_total"), before.at("hopline_probes_total"));
+  EXPECT_EQ(after.at("hopline_netdb_routers"), 2);
+  // Counters only grow.
+  (void)hop::test::run_until(n.io, [] { return false; }, 300ms);
+  const auto later = parse_exposition(n.get("/metrics").body).samples;
+  for (const auto& [series, value] : after) {
+    if (series.find("_total") != std::string::npos) {
+      EXPECT_GE(later.at(series), value) << series;
+    }
+  }
+}
+
+TEST(ConsoleMetrics, PromtoolAcceptsTheExposition) {
+  const char* promtool = "/usr/bin/promtool";
+  if (!std::filesystem::exists(promtool)) GTEST_SKIP() << "promtool not installed (Debian package: prometheus)";
+  Nodes n;
+  n.add(0);
+  const auto body = n.get("/metrics").body;
+  const auto file = n.dir.path() / "metrics.txt";
+  std::ofstream(file) << body;
+  const std::string cmd = std::string(promtool) + " check metrics < " + file.string() + " > " +
+                          (n.dir.path() / "promtool.out").string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream out(n.dir.path() / "promtool.out");
+  std::string findings((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << findings;
+}
+
+TEST(ConsoleConfig, ANonLoopbackListenWithoutATokenRefusesToStart) {
+  Nodes n;
+  auto c = node_config(n.dir.path(), 0);
+  c.console.host = "0.0.0.0";
+  auto node = Node::create(n.rt, c, {});
+  ASSERT_TRUE(node.ok()) << node.error().message();
+  const auto st = (*node)->start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("console.token"), std::string::npos) << st.error().message();
+  EXPECT_TRUE((*node)->links().links().empty());
+
+  c.console.token = "a-long-random-secret";
+  c.data_dir = n.dir.path() / "with-token";
+  auto with_token = Node::create(n.rt, c, {});
+  ASSERT_TRUE(with_token.ok());
+  EXPECT_TRUE((*with_token)->start().ok()) << "a token allows it";
+}
+
+TEST(ConsoleConfig, KeysParseAndValidate) {
+  auto build = [](std::vector<std::string> args) {
+    ConfigMap map;
+    EXPECT_TRUE(apply_overrides(map, args).ok());
+    return build_node_config(map);
+  };
+  auto defaults = build({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->console.enabled);
+  EXPECT_EQ(defaults->console.host, "127.0.0.1");
+  EXPECT_EQ(defaults->console.port, 7070);
+  EXPECT_TRUE(defaults->console.token.empty());
+
+  auto off = build({"--console.listen=off"});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->console.enabled);
+
+  auto v6 = build({"--console.listen=[::1]:8080"});
+  ASSERT_TRUE(v6.ok()) << v6.error().message();
+  EXPECT_EQ(v6->console.host, "::1");
+  EXPECT_EQ(v6->console.port, 8080);
+
+  auto open = build({"--console.listen=0.0.0.0:7070"});
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().message().find("console.token"), std::string::npos) << open.error().message();
+  EXPECT_TRUE(build({"--console.listen=0.0.0.0:7070", "--console.token=secret"}).ok());
+  EXPECT_FALSE(build({"--console.listen=localhost:7070"}).ok()) << "numeric addresses only";
+}
+
+}  // namespace
+}  // namespace hop::router
