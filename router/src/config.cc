@@ -36,6 +36,19 @@ core::Result<Int> parse_int(const std::string& key, const ConfigEntry& e, Int mi
 
 constexpr std::size_t kMaxConfigFile = 1 << 20;
 
+using Setter = std::function<core::Status(const std::string&, const ConfigEntry&)>;
+
+// A setter that parses an integer in [min, max] into `out`.
+template <class Int>
+Setter int_into(Int& out, Int min, Int max) {
+  return [&out, min, max](const std::string& key, const ConfigEntry& e) -> core::Status {
+    auto v = parse_int<Int>(key, e, min, max);
+    if (!v) return v.error();
+    out = *v;
+    return {};
+  };
+}
+
 }  // namespace
 
 const std::vector<ConfigKeyDoc>& config_keys() {
@@ -155,7 +168,6 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   NodeConfig c;
   c.console.enabled = true;  // a configured node has a console unless console.listen = off
   std::optional<std::size_t> soft;
-  using Setter = std::function<core::Status(const std::string&, const ConfigEntry&)>;
   auto duration_into = [](core::Duration& out) -> Setter {
     return [&out](const std::string& key, const ConfigEntry& e) -> core::Status {
       auto d = parse_duration(e.value);
@@ -165,12 +177,7 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
     };
   };
   const std::map<std::string, Setter> setters = {
-      {"network_id", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::uint32_t>(k, e, 0, UINT32_MAX);
-         if (!v) return v.error();
-         c.network_id = *v;
-         return {};
-       }},
+      {"network_id", int_into<std::uint32_t>(c.network_id, 0, UINT32_MAX)},
       {"data_dir", [&](auto&, auto& e) -> core::Status { c.data_dir = e.value; return {}; }},
       {"seed_file", [&](auto&, auto& e) -> core::Status { c.seed_file = e.value; return {}; }},
       {"listen", [&](auto& k, auto& e) -> core::Status {
@@ -182,64 +189,29 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
        }},
       {"log.level", [&](auto&, auto& e) -> core::Status { c.log.level = e.value; return {}; }},
       {"log.file", [&](auto&, auto& e) -> core::Status { c.log.file = e.value; return {}; }},
-      {"links.hard_limit", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
-         if (!v) return v.error();
-         c.limits.hard = *v;
-         return {};
-       }},
+      {"links.hard_limit", int_into<std::size_t>(c.limits.hard, 1, 1'000'000)},
       {"links.soft_limit", [&](auto& k, auto& e) -> core::Status {
          auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
          if (!v) return v.error();
          soft = *v;
          return {};
        }},
-      {"links.max_queued_bytes", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 65536, std::size_t{1} << 30);
-         if (!v) return v.error();
-         c.link.max_queued_bytes = *v;
-         return {};
-       }},
+      {"links.max_queued_bytes", int_into<std::size_t>(c.link.max_queued_bytes, 65536, std::size_t{1} << 30)},
       {"netdb.floodfill", [&](auto& k, auto& e) -> core::Status {
          if (e.value != "true" && e.value != "false") return bad_value(k, e, "true or false");
          c.floodfill = e.value == "true";
          return {};
        }},
-      {"netdb.bandwidth_kbps", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::uint32_t>(k, e, 0, 10'000'000);
-         if (!v) return v.error();
-         c.bandwidth_kbps = *v;
-         return {};
-       }},
+      {"netdb.bandwidth_kbps", int_into<std::uint32_t>(c.bandwidth_kbps, 0, 10'000'000)},
       {"netdb.region", [&](auto& k, auto& e) -> core::Status {
          if (e.value.size() > netdb::kMaxRegionLength) return bad_value(k, e, "at most 32 characters");
          c.region = e.value;
          return {};
        }},
-      {"netdb.probe_budget", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 100'000);
-         if (!v) return v.error();
-         c.prober.budget_per_minute = *v;
-         return {};
-       }},
-      {"netdb.bandwidth_probe_bytes", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 0, 64u << 20);
-         if (!v) return v.error();
-         c.prober.bandwidth_bytes = *v;
-         return {};
-       }},
-      {"netdb.ban_after_failures", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::uint32_t>(k, e, 0, 1000);
-         if (!v) return v.error();
-         c.bans.failures_before_ban = *v;
-         return {};
-       }},
-      {"netdb.selection_capacity", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 1'000'000);
-         if (!v) return v.error();
-         c.selection.capacity = *v;
-         return {};
-       }},
+      {"netdb.probe_budget", int_into<std::size_t>(c.prober.budget_per_minute, 1, 100'000)},
+      {"netdb.bandwidth_probe_bytes", int_into<std::size_t>(c.prober.bandwidth_bytes, 0, 64u << 20)},
+      {"netdb.ban_after_failures", int_into<std::uint32_t>(c.bans.failures_before_ban, 0, 1000)},
+      {"netdb.selection_capacity", int_into<std::size_t>(c.selection.capacity, 1, 1'000'000)},
       {"netdb.min_score", [&](auto& k, auto& e) -> core::Status {
          double v = -1;
          const char* end = e.value.data() + e.value.size();
@@ -248,48 +220,13 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          c.selection.min_score = v;
          return {};
        }},
-      {"tunnels.inbound_quantity", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 6);
-         if (!v) return v.error();
-         c.tunnels.exploratory.inbound_quantity = *v;
-         return {};
-       }},
-      {"tunnels.outbound_quantity", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 6);
-         if (!v) return v.error();
-         c.tunnels.exploratory.outbound_quantity = *v;
-         return {};
-       }},
-      {"tunnels.length", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 0, tunnels::kMaxHops);
-         if (!v) return v.error();
-         c.tunnels.exploratory.length = *v;
-         return {};
-       }},
-      {"tunnels.max_transit", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 0, 1'000'000);
-         if (!v) return v.error();
-         c.tunnels.transit.max_transit = *v;
-         return {};
-       }},
-      {"tunnels.share", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::uint32_t>(k, e, 0, 100);
-         if (!v) return v.error();
-         c.share_percent = *v;
-         return {};
-       }},
-      {"tunnels.min_hop_bandwidth_kbps", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::uint32_t>(k, e, 0, 10'000'000);
-         if (!v) return v.error();
-         c.tunnels.hop_rules.min_bandwidth_kbps = *v;
-         return {};
-       }},
-      {"tunnels.build_rate_per_peer", [&](auto& k, auto& e) -> core::Status {
-         auto v = parse_int<std::size_t>(k, e, 1, 100'000);
-         if (!v) return v.error();
-         c.tunnels.transit.build_requests_per_peer_per_minute = *v;
-         return {};
-       }},
+      {"tunnels.inbound_quantity", int_into<std::size_t>(c.tunnels.exploratory.inbound_quantity, 1, 6)},
+      {"tunnels.outbound_quantity", int_into<std::size_t>(c.tunnels.exploratory.outbound_quantity, 1, 6)},
+      {"tunnels.length", int_into<std::size_t>(c.tunnels.exploratory.length, 0, tunnels::kMaxHops)},
+      {"tunnels.max_transit", int_into<std::size_t>(c.tunnels.transit.max_transit, 0, 1'000'000)},
+      {"tunnels.share", int_into<std::uint32_t>(c.share_percent, 0, 100)},
+      {"tunnels.min_hop_bandwidth_kbps", int_into<std::uint32_t>(c.tunnels.hop_rules.min_bandwidth_kbps, 0, 10'000'000)},
+      {"tunnels.build_rate_per_peer", int_into<std::size_t>(c.tunnels.transit.build_requests_per_peer_per_minute, 1, 100'000)},
       {"console.listen", [&](auto& k, auto& e) -> core::Status {
          c.console.enabled = e.value != "off";
          if (!c.console.enabled) return {};
