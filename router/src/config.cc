@@ -1,5 +1,6 @@
 #include "hop/router/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -94,6 +95,21 @@ const std::vector<ConfigKeyDoc>& config_keys() {
   };
   return keys;
 }
+
+std::vector<std::string> changed_keys(const ConfigMap& before, const ConfigMap& after) {
+  std::vector<std::string> out;
+  for (const auto& [key, entry] : before) {
+    const auto it = after.find(key);
+    if (it == after.end() || it->second.value != entry.value) out.push_back(key);
+  }
+  for (const auto& [key, entry] : after) {
+    if (!before.count(key)) out.push_back(key);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_reloadable_key(std::string_view key) { return key == "log.level"; }
 
 core::Result<core::Duration> parse_duration(std::string_view text) {
   std::uint64_t n = 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "hop/core/errors.h"
 #include "hop/core/identity.h"
 #include "hop/router/config.h"
+#include "hop/router/console_cli.h"
 #include "hop/router/netdb_cli.h"
 #include "hop/router/node.h"
 #include "hop/router/testnet.h"
@@ -38,6 +40,11 @@ commands:
   netdb list|show HASH|export|bans --data_dir DIR [--network_id N] [--json] [--all]
                                          read a node's NetDB: routers, one router in full,
                                          seed lines (routerinfo:...), bans; see hopline netdb help
+  status|peers|tunnels [--console URL] [--json]
+                                         ask a running node's console (default
+                                         http://127.0.0.1:7070): status, peer profiles,
+                                         our tunnels, as a table or the JSON as served
+  netdb --console URL|--json             the routers in a running node's NetDB, from its console
   help config                            list every config key with its default
   version
 
@@ -50,15 +57,27 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-// Runs `io` until SIGINT/SIGTERM, then calls `on_stop` and drains the remaining handlers.
-void run_until_signal(boost::asio::io_context& io, const std::function<void()>& on_stop) {
+// Runs `io` until SIGINT/SIGTERM, then calls `on_stop` and drains the remaining handlers. With
+// `on_reload`, SIGHUP calls it (on the io thread) and keeps running; without, SIGHUP is left alone.
+void run_until_signal(boost::asio::io_context& io, const std::function<void()>& on_stop,
+                      const std::function<void()>& on_reload = {}) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("received signal {}, stopping", sig);
-    on_stop();
-    io.stop();
-  });
+  if (on_reload) signals.add(SIGHUP);
+  std::function<void()> wait = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        spdlog::info("received SIGHUP, re-reading the config");
+        on_reload();
+        wait();
+        return;
+      }
+      spdlog::info("received signal {}, stopping", sig);
+      on_stop();
+      io.stop();
+    });
+  };
+  wait();
   io.run();
 }
 
@@ -94,26 +113,73 @@ int cmd_keygen(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_node(const std::vector<std::string>& args) {
-  router::ConfigMap map;
+// Where a node's config comes from: re-read in this order on every SIGHUP.
+struct ConfigSources {
+  std::vector<std::string> files;  // --config FILE, in order; a later one replaces the earlier
   std::vector<std::string> overrides;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" || args[i].rfind("--config=", 0) == 0) {
-      std::string file;
-      if (args[i] == "--config") {
-        if (i + 1 >= args.size()) return fail(kExitUsage, "--config needs a file");
-        file = args[++i];
-      } else {
-        file = args[i].substr(9);
-      }
-      auto read = router::read_config_file(file);
-      if (!read) return fail(kExitStartup, read.error().message());
-      map = std::move(*read);
+};
+
+core::Result<router::ConfigMap> load_config(const ConfigSources& sources) {
+  router::ConfigMap map;
+  for (const auto& file : sources.files) {
+    auto read = router::read_config_file(file);
+    if (!read) return read.error();
+    map = std::move(*read);
+  }
+  if (auto st = router::apply_overrides(map, sources.overrides); !st) return st.error();
+  return map;
+}
+
+// SIGHUP: applies the keys that can change live (is_reloadable_key) to the process and to
+// `running`; lists the others, which keep their running values until a restart.
+void reload_config(const ConfigSources& sources, router::ConfigMap& running) {
+  auto map = load_config(sources);
+  auto config = map ? router::build_node_config(*map) : core::Result<router::NodeConfig>(map.error());
+  if (!config) {
+    spdlog::error("reload failed, keeping the running config: {}", config.error().message());
+    return;
+  }
+  std::string restart;
+  for (const auto& key : router::changed_keys(running, *map)) {
+    if (!router::is_reloadable_key(key)) {
+      restart += (restart.empty() ? "" : ", ") + key;
+      continue;
+    }
+    if (auto it = map->find(key); it != map->end()) {
+      running[key] = it->second;
     } else {
-      overrides.push_back(args[i]);
+      running.erase(key);
+    }
+    if (key == "log.level") {
+      // Said at the level that shows it: before a quieter level takes effect, after a louder one.
+      const bool said = spdlog::should_log(spdlog::level::info);
+      if (said) spdlog::info("reload: log.level is now {}", config->log.level);
+      if (auto st = core::set_log_level(config->log.level); !st) spdlog::error("reload: {}", st.error().message());
+      if (!said) spdlog::info("reload: log.level is now {}", config->log.level);
     }
   }
-  if (auto st = router::apply_overrides(map, overrides); !st) return fail(kExitUsage, st.error().message());
+  if (!restart.empty()) spdlog::warn("not reloaded (restart to apply): {}", restart);
+}
+
+int cmd_node(const std::vector<std::string>& args) {
+  ConfigSources sources;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size()) return fail(kExitUsage, "--config needs a file");
+      sources.files.push_back(args[++i]);
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      sources.files.push_back(args[i].substr(9));
+    } else {
+      sources.overrides.push_back(args[i]);
+    }
+  }
+  router::ConfigMap map;
+  for (const auto& file : sources.files) {
+    auto read = router::read_config_file(file);
+    if (!read) return fail(kExitStartup, read.error().message());
+    map = std::move(*read);
+  }
+  if (auto st = router::apply_overrides(map, sources.overrides); !st) return fail(kExitUsage, st.error().message());
   auto config = router::build_node_config(map);
   if (!config) return fail(kExitStartup, config.error().message());
   if (auto st = core::init_logging(config->log); !st) return fail(kExitStartup, st.error().message());
@@ -122,8 +188,15 @@ int cmd_node(const std::vector<std::string>& args) {
   core::AsioRuntime runtime(io);
   auto node = router::Node::create(runtime, *config);
   if (!node) return fail(kExitStartup, node.error().message());
-  if (auto st = (*node)->start(); !st) return fail(kExitStartup, st.error().message());
-  run_until_signal(io, [&] { (*node)->stop(); });
+  // Started from the loop, so the signal handlers are in place before anyone learns the node is up
+  // (a SIGHUP right after start would otherwise end the process).
+  core::Status started;
+  boost::asio::post(io, [&] {
+    started = (*node)->start();
+    if (!started) io.stop();
+  });
+  run_until_signal(io, [&] { (*node)->stop(); }, [&] { reload_config(sources, map); });
+  if (!started) return fail(kExitStartup, started.error().message());
   spdlog::info("node stopped");
   return 0;
 }
@@ -217,6 +290,10 @@ int run(int argc, char** argv) {
   if (command == "node") return cmd_node(args);
   if (command == "keygen") return cmd_keygen(args);
   if (command == "testnet") return cmd_testnet(args);
+  if (router::is_console_command(command) &&
+      (command != "netdb" || (!args.empty() && (args[0] == "--json" || args[0].rfind("--console", 0) == 0)))) {
+    return router::run_console_command(command, args, std::cout, std::cerr);
+  }
   if (command == "netdb") return router::run_netdb_command(args, std::cout, std::cerr, core::WallClock::now());
   if (command == "version" || command == "--version") {
     std::cout << "hopline " << HOP_VERSION << "\n";

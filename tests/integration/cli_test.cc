@@ -229,6 +229,57 @@ TEST(Cli, NetdbCommandsExplainAMissingOrDamagedNetdbAndBadUsage) {
   EXPECT_NE(slurp(out).find("netdb list|show HASH|export|bans"), std::string::npos) << slurp(out);
 }
 
+TEST(Cli, ConsoleCommandsAskARunningNodeAndSayWhenNoneIsThere) {
+  TempDir dir;
+  const auto out = dir.path() / "out.txt";
+  EXPECT_EQ(run({"status", "--console", "http://127.0.0.1:1"}, out), 1);
+  EXPECT_EQ(slurp(out), "hopline: cannot reach the console at http://127.0.0.1:1 (connection refused): "
+                        "is the node running with console.listen set?\n");
+  EXPECT_EQ(run({"peers", "--console", "https://127.0.0.1:1"}, out), 2);
+  EXPECT_NE(slurp(out).find("https is not supported"), std::string::npos) << slurp(out);
+
+  const auto log = dir.path() / "node.log";
+  Process node({"node", "--data_dir", (dir.path() / "n").string(), "--listen", "127.13.0.1:0", "--console.listen",
+                "127.0.0.1:0", "--log.file", log.string()},
+               dir.path() / "node.out");
+  auto console = wait_for_line(log, "console on ");
+  ASSERT_TRUE(console.has_value()) << slurp(log) << slurp(dir.path() / "node.out");
+  const std::string url = console->substr(0, console->find('/', 7));  // http://127.0.0.1:PORT
+  auto identity = wait_for_line(log, "node ");
+  ASSERT_TRUE(identity.has_value());
+  EXPECT_EQ(run({"status", "--console", url}, out), 0) << slurp(out);
+  EXPECT_NE(slurp(out).find("identity"), std::string::npos) << slurp(out);
+  EXPECT_NE(slurp(out).find(identity->substr(0, identity->find(' '))), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"netdb", "--console", url, "--json"}, out), 0) << slurp(out);
+  EXPECT_EQ(slurp(out).rfind("{\"routers\":[", 0), 0u) << slurp(out);
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.wait(10s), 0);
+}
+
+TEST(Cli, SighupReloadsTheLogLevelAndNamesWhatNeedsARestart) {
+  TempDir dir;
+  const auto conf = dir.path() / "node.conf";
+  const auto log = dir.path() / "node.log";
+  auto write_conf = [&](const std::string& extra) {
+    std::ofstream(conf) << "data_dir = " << (dir.path() / "n").string() << "\nlisten = 127.14.0.1:0\n"
+                        << "[console]\nlisten = off\n[log]\nfile = " << log.string() << "\n" << extra;
+  };
+  write_conf("level = info\n");
+  Process node({"node", "--config", conf.string()}, dir.path() / "node.out");
+  ASSERT_TRUE(wait_for_line(log, "seed line for this node: ").has_value()) << slurp(dir.path() / "node.out");
+  write_conf("level = debug\n[links]\nhard_limit = 100\n");
+  node.signal(SIGHUP);
+  EXPECT_TRUE(wait_for_line(log, "reload: log.level is now debug").has_value()) << slurp(log);
+  auto restart = wait_for_line(log, "not reloaded (restart to apply): ");
+  ASSERT_TRUE(restart.has_value()) << slurp(log);
+  EXPECT_EQ(*restart, "links.hard_limit");
+  write_conf("level = debug\nthis is not a config line\n");
+  node.signal(SIGHUP);
+  EXPECT_TRUE(wait_for_line(log, "reload failed, keeping the running config: ").has_value()) << slurp(log);
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.wait(10s), 0) << "still running after the failed reload, and stops cleanly";
+}
+
 TEST(Cli, TestnetDemoFormsAFullMesh) {
   TempDir dir;
   const auto out = dir.path() / "out.txt";

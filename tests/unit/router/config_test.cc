@@ -142,5 +142,29 @@ TEST(Config, NetDbKeysReachTheProberBansAndSelection) {
   }
 }
 
+TEST(Config, ChangedKeysComparesValuesNotOrigins) {
+  auto before = parse_config_text("[log]\nlevel = info\n[links]\nhard_limit = 100\nsoft_limit = 50\n", "a.conf");
+  auto after = parse_config_text("# moved lines\n[links]\nsoft_limit = 50\nhard_limit = 200\n[log]\nlevel = debug\n"
+                                 "[netdb]\nmin_score = 0.3\n", "b.conf");
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_TRUE(changed_keys(*before, *before).empty());
+  EXPECT_EQ(changed_keys(*before, *after), (std::vector<std::string>{"links.hard_limit", "log.level", "netdb.min_score"}));
+  // A key dropped from the file changed too (back to its default).
+  EXPECT_EQ(changed_keys(*after, *before), (std::vector<std::string>{"links.hard_limit", "log.level", "netdb.min_score"}));
+  ConfigMap flagged = *before;
+  ASSERT_TRUE(apply_overrides(flagged, {"--log.level=info"}).ok());
+  EXPECT_TRUE(changed_keys(*before, flagged).empty()) << "same value from a flag is no change";
+}
+
+TEST(Config, OnlyLogLevelIsReloadedAndItIsADocumentedKey) {
+  std::vector<std::string> reloadable;
+  for (const auto& k : config_keys()) {
+    if (is_reloadable_key(k.key)) reloadable.push_back(k.key);
+  }
+  EXPECT_EQ(reloadable, std::vector<std::string>{"log.level"});
+  EXPECT_FALSE(is_reloadable_key("links.hard_limit"));
+  EXPECT_FALSE(is_reloadable_key("log.file"));
+}
+
 }  // namespace
 }  // namespace hop::router

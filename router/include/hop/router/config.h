@@ -74,6 +74,12 @@ core::Status apply_overrides(ConfigMap& map, const std::vector<std::string>& arg
 // Builds a typed, validated config; unknown keys and bad values are errors naming their origin.
 core::Result<NodeConfig> build_node_config(const ConfigMap& map);
 
+// The keys whose value differs between two maps (a key set in only one counts), sorted; where a
+// value came from (file line, flag) does not matter. Used when the node re-reads its config.
+std::vector<std::string> changed_keys(const ConfigMap& before, const ConfigMap& after);
+// Whether a running node applies a new value of `key` on reload (SIGHUP); others need a restart.
+bool is_reloadable_key(std::string_view key);
+
 // Every key with its default and meaning, in documentation order (used by --help and tests).
 struct ConfigKeyDoc {
   const char* key;

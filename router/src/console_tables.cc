@@ -1,0 +1,167 @@
+#include "console_tables.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "hop/core/errors.h"
+#include "netdb_format.h"
+
+namespace hop::router {
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Columns left-aligned, two spaces apart; the last column is not padded.
+std::string render(const Row& header, const std::vector<Row>& rows) {
+  std::vector<std::size_t> width(header.size());
+  auto measure = [&](const Row& r) {
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  };
+  measure(header);
+  for (const auto& r : rows) measure(r);
+  std::string out;
+  auto line = [&](const Row& r) {
+    std::string l;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      l += r[i];
+      if (i + 1 < r.size()) l += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += l + "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+  return out;
+}
+
+core::Error shape_error(const std::string& what) {
+  return core::make_error(core::Errc::kInvalidArgument, "the console's answer is not what this hopline expects: " + what);
+}
+
+std::string fixed(double d, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, d);
+  return buf;
+}
+
+// A scalar as text: strings made printable, numbers as written, null as "-".
+std::string text(const JsonValue& v) {
+  switch (v.kind()) {
+    case JsonValue::Kind::kNull: return "-";
+    case JsonValue::Kind::kBool: return *v.as_bool() ? "yes" : "no";
+    case JsonValue::Kind::kNumber: return std::string(*v.as_text());
+    case JsonValue::Kind::kString: return v.as_text()->empty() ? "-" : printable(*v.as_text());
+    default: return "?";
+  }
+}
+
+std::string short_hash(const JsonValue& v) {
+  if (!v.as_text()) return "-";
+  return printable(v.as_text()->substr(0, kShortHashLength));
+}
+
+std::string millis(const JsonValue& v) {
+  const auto d = v.as_number();
+  return d ? fixed(*d, 1) + " ms" : "-";
+}
+
+std::string seconds(const JsonValue& v) {
+  const auto d = v.as_number();
+  if (!d || !std::isfinite(*d) || std::fabs(*d) > 1e12) return "-";
+  return format_duration(std::chrono::seconds(static_cast<long long>(*d)));
+}
+
+std::string bytes_per_second(const JsonValue& v) {
+  const auto d = v.as_number();
+  if (!d) return "-";
+  if (*d >= 1e6) return fixed(*d / 1e6, 1) + " MB/s";
+  if (*d >= 1e3) return fixed(*d / 1e3, 1) + " KB/s";
+  return fixed(*d, 0) + " B/s";
+}
+
+std::string ban(const JsonValue& v) {
+  if (v.kind() != JsonValue::Kind::kObject) return "-";
+  const auto left = v["seconds_left"].as_number();
+  std::string out = text(v["reason"]);
+  out += left && *left > 0 ? ", " + seconds(v["seconds_left"]) + " left" : ", ended";
+  return out;
+}
+
+const std::vector<JsonValue>* array_member(const JsonValue& doc, const char* name) {
+  if (doc[name].kind() != JsonValue::Kind::kArray) return nullptr;
+  return &doc[name].items();
+}
+
+void flatten(const JsonValue& v, const std::string& prefix, std::vector<Row>& rows) {
+  if (v.kind() != JsonValue::Kind::kObject) {
+    rows.push_back({prefix, text(v)});
+    return;
+  }
+  for (const auto& [name, member] : v.members()) flatten(member, prefix.empty() ? name : prefix + "." + name, rows);
+}
+
+}  // namespace
+
+core::Result<std::string> format_status_table(const JsonValue& status) {
+  if (status.kind() != JsonValue::Kind::kObject) return shape_error("status is not an object");
+  std::vector<Row> rows;
+  flatten(status, "", rows);
+  std::size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r[0].size());
+  std::string out;
+  for (const auto& r : rows) out += r[0] + std::string(width - r[0].size() + 2, ' ') + r[1] + "\n";
+  return out;
+}
+
+core::Result<std::string> format_peers_table(const JsonValue& peers) {
+  const auto* list = array_member(peers, "peers");
+  if (!list) return shape_error("no 'peers' array");
+  std::vector<const JsonValue*> sorted;
+  for (const auto& p : *list) sorted.push_back(&p);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const JsonValue* a, const JsonValue* b) {
+    return (*a)["score"].as_number().value_or(0) > (*b)["score"].as_number().value_or(0);
+  });
+  std::vector<Row> rows;
+  for (const JsonValue* p : sorted) {
+    const auto score = (*p)["score"].as_number();
+    const auto& seen = (*p)["last_seen"];
+    rows.push_back({short_hash((*p)["hash"]), score ? fixed(*score, 2) : "-", millis((*p)["srtt_ms"]),
+                    bytes_per_second((*p)["bandwidth_bps"]), seen.is_null() ? "never" : text(seen), ban((*p)["ban"])});
+  }
+  return render({"hash", "score", "rtt", "bandwidth", "last-seen", "ban"}, rows) +
+         std::to_string(rows.size()) + " peers\n";
+}
+
+core::Result<std::string> format_tunnels_table(const JsonValue& tunnels) {
+  const auto* list = array_member(tunnels, "tunnels");
+  if (!list) return shape_error("no 'tunnels' array");
+  std::vector<Row> rows;
+  for (const auto& t : *list) {
+    std::string hops;
+    for (const auto& hop : t["hops"].items()) hops += (hops.empty() ? "" : ">") + short_hash(hop["hash"]);
+    const auto dir = t["direction"].as_text();
+    rows.push_back({text(t["id"]), text(t["pool"]), dir == "inbound" ? "in" : dir == "outbound" ? "out" : text(t["direction"]),
+                    text(t["state"]), hops.empty() ? "(0 hops)" : hops, seconds(t["age_s"]), seconds(t["expires_in_s"]),
+                    millis(t["latency_ms"])});
+  }
+  return render({"id", "pool", "dir", "state", "hops", "age", "expires", "latency"}, rows) +
+         std::to_string(rows.size()) + " tunnels; build success " + text(tunnels["build_success_rate_10m"]) +
+         " (10 min), " + text(tunnels["build_success_rate_since_start"]) + " (since start)\n";
+}
+
+core::Result<std::string> format_netdb_table(const JsonValue& netdb) {
+  const auto* list = array_member(netdb, "routers");
+  if (!list) return shape_error("no 'routers' array");
+  std::vector<Row> rows;
+  for (const auto& r : *list) {
+    const auto bw = r["bandwidth_kbps"].as_text();
+    rows.push_back({text(r["hash"]), text(r["address"]), r["floodfill"].as_bool().value_or(false) ? "ff" : "-",
+                    bw ? std::string(*bw) + " KB/s" : "-", text(r["region"]), text(r["published"])});
+  }
+  return render({"hash", "address", "ff", "bw", "region", "published"}, rows) + std::to_string(rows.size()) + " routers\n";
+}
+
+}  // namespace hop::router
