@@ -1,5 +1,6 @@
 // The only file that includes Boost.Beast (it is heavy to compile): the listener, the sessions and
-// the request policy (Host check, token, routing). The documents come from console_api and metrics.
+// the request policy (Host check, token, routing). The documents come from console_api,
+// console_pages and metrics.
 #include "hop/router/console.h"
 
 #include <spdlog/spdlog.h>
@@ -14,6 +15,8 @@
 #include <string_view>
 
 #include "console_api.h"
+#include "console_history.h"
+#include "console_pages.h"
 #include "hop/core/errors.h"
 #include "hop/router/node.h"
 #include "json_writer.h"
@@ -32,12 +35,15 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kHtmlType = "text/html; charset=utf-8";
+constexpr std::string_view kPageCsp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
 // What a request is judged against besides itself.
 struct RequestContext {
   const Node& node;
   const ConsoleConfig& config;
+  const ConsoleHistory& history;
   ConsoleTimes times;
   std::string local_host;  // the address the client reached (bracketed if IPv6)
   std::uint16_t port = 0;  // the bound port
@@ -105,11 +111,16 @@ Response error(const Request& req, http::status status, std::string_view message
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
-bool is_known_path(std::string_view path) { return path == "/metrics" || is_api_path(path); }
+bool is_known_path(std::string_view path) { return path == "/metrics" || is_api_path(path) || is_page_path(path); }
 
 Response handle_read(const Request& req, std::string_view path, const RequestContext& ctx) {
   if (path == "/metrics") return respond(req, http::status::ok, metrics_text(ctx.node, ctx.times), kMetricsType);
   if (auto body = api_json(path, ctx.node, ctx.times)) return respond(req, http::status::ok, std::move(*body), kJsonType);
+  if (auto page = page_html(path, ctx.node, ctx.times, ctx.history)) {
+    auto res = respond(req, http::status::ok, std::move(*page), kHtmlType);
+    res.set("Content-Security-Policy", beast::string_view(kPageCsp.data(), kPageCsp.size()));
+    return res;
+  }
   return error(req, http::status::not_found, "no such endpoint (docs/console.md lists them)");
 }
 
@@ -188,7 +199,7 @@ class ConsoleServer::Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec) return refuse(http::status::bad_request);
-    const RequestContext ctx{server_.node_, server_.config_,
+    const RequestContext ctx{server_.node_, server_.config_, *server_.history_,
                              {server_.runtime_.now(), server_.runtime_.wall_now(), server_.started_},
                              local_host_, server_.bound_.port()};
     write(handle(parser_->get(), ctx));
@@ -254,7 +265,9 @@ ConsoleServer::ConsoleServer(core::AsioRuntime& runtime, const Node& node, Conso
       node_(node),
       config_(std::move(config)),
       acceptor_(runtime.io()),
-      accept_retry_(runtime.make_timer([this] { do_accept(); })) {}
+      accept_retry_(runtime.make_timer([this] { do_accept(); })),
+      history_(std::make_unique<ConsoleHistory>()),
+      history_timer_(runtime.make_timer([this] { on_history_sample(); })) {}
 
 ConsoleServer::~ConsoleServer() { stop(); }
 
@@ -281,6 +294,7 @@ core::Status ConsoleServer::start() {
   alive_ = std::make_shared<int>(0);
   spdlog::info("console on http://{}:{}/ (JSON API /api/v1/, metrics /metrics)", bracketed(config_.host), bound_.port());
   do_accept();
+  on_history_sample();
   return {};
 }
 
@@ -290,6 +304,7 @@ void ConsoleServer::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   accept_retry_->cancel();
+  history_timer_->cancel();
   for (auto& [id, weak] : sessions_) {
     if (auto session = weak.lock()) session->close();
   }
@@ -320,6 +335,13 @@ void ConsoleServer::on_accept(tcp::socket socket) {
   auto session = std::make_shared<Session>(std::move(socket), *this);
   sessions_.emplace(next_session_++, session);
   session->start();
+}
+
+// Samples the node now and every kConsoleHistoryPeriod after, until stop().
+void ConsoleServer::on_history_sample() {
+  const auto now = runtime_.now();
+  history_->add(sample_node(node_, now));
+  history_timer_->arm(now + kConsoleHistoryPeriod);
 }
 
 std::size_t ConsoleServer::live_sessions() {

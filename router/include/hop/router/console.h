@@ -1,10 +1,12 @@
-// ConsoleServer: the node's HTTP/1.1 console (Boost.Beast): the JSON API under /api/v1/ and
-// Prometheus /metrics (docs/console.md). Read-only for now; it checks the Host header (against
-// DNS rebinding) and requires the bearer token for every request that is not GET or HEAD.
+// ConsoleServer: the node's HTTP/1.1 console (Boost.Beast): HTML pages, the JSON API under
+// /api/v1/ and Prometheus /metrics (docs/console.md). Read-only for now; it checks the Host
+// header (against DNS rebinding) and requires the bearer token for every request that is not GET
+// or HEAD.
 // A slow or huge request cannot hurt the node: headers, bodies, sessions and the time a request
 // may take are bounded (kConsole* below); excess is refused or the connection closed.
-// Timers: the accept retry (kConsoleAcceptRetry after a failed accept) and each session's read
-// and write deadline (Beast's tcp_stream expiry).
+// Timers: the accept retry (kConsoleAcceptRetry after a failed accept), the history sample
+// (every kConsoleHistoryPeriod while started, for the HTML pages' graphs) and each session's
+// read and write deadline (Beast's tcp_stream expiry).
 // Thread affinity: the io_context of the AsioRuntime it is given (the node's network thread).
 #pragma once
 
@@ -22,6 +24,7 @@
 namespace hop::router {
 
 class Node;
+class ConsoleHistory;
 
 inline constexpr std::size_t kConsoleHeaderLimit = 8 * 1024;   // request line and headers
 inline constexpr std::size_t kConsoleBodyLimit = 64 * 1024;    // no endpoint takes more
@@ -54,12 +57,15 @@ class ConsoleServer {
   void do_accept();
   void on_accept(boost::asio::ip::tcp::socket socket);
   std::size_t live_sessions();
+  void on_history_sample();
 
   core::AsioRuntime& runtime_;
   const Node& node_;
   ConsoleConfig config_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<core::Timer> accept_retry_;
+  std::unique_ptr<ConsoleHistory> history_;
+  std::unique_ptr<core::Timer> history_timer_;
   boost::asio::ip::tcp::endpoint bound_;
   core::TimePoint started_{};
   std::uint64_t next_session_ = 1;

@@ -1,0 +1,287 @@
+// The console's HTML pages: the history ring and its SVG charts, the HTML escaper, and every page
+// served by real nodes on loopback (text/html, the CSP, the node's hash, live tunnels with hops).
+// With Debian's chromium installed, a headless browser loads /tunnels and leaves a screenshot.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+
+#include "console_history.h"
+#include "console_pages.h"
+#include "hop/router/config.h"
+#include "hop/router/console.h"
+#include "hop/router/node.h"
+#include "support/loopback.h"
+#include "support/temp_dir.h"
+
+namespace hop::router {
+namespace {
+
+using hop::test::TempDir;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::size_t count_of(const std::string& text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// ---- history and charts ----
+
+ConsoleSample at(int second, std::uint64_t in, std::uint64_t out) {
+  ConsoleSample s;
+  s.time = core::TimePoint{} + std::chrono::seconds(second);
+  s.bytes_in = in;
+  s.bytes_out = out;
+  return s;
+}
+
+TEST(ConsolePagesHistory, RingKeepsTheNewestSamplesOldestFirst) {
+  ConsoleHistory h(3);
+  EXPECT_TRUE(h.samples().empty());
+  for (int i = 0; i < 5; ++i) h.add(at(i * 10, static_cast<std::uint64_t>(i), 0));
+  ASSERT_EQ(h.size(), 3u);
+  const auto s = h.samples();
+  EXPECT_EQ(s[0].bytes_in, 2u);
+  EXPECT_EQ(s[2].bytes_in, 4u);
+  EXPECT_EQ(ConsoleHistory().capacity(), kConsoleHistorySamples);
+  EXPECT_EQ(kConsoleHistorySamples * kConsoleHistoryPeriod, std::chrono::hours(1));
+}
+
+TEST(ConsolePagesHistory, RatesComeFromConsecutiveCounters) {
+  const std::vector<ConsoleSample> s{at(0, 0, 100), at(10, 1000, 100), at(20, 3000, 600)};
+  EXPECT_EQ(rate_in(s), (std::vector<double>{100.0, 200.0}));
+  EXPECT_EQ(rate_out(s), (std::vector<double>{0.0, 50.0}));
+  EXPECT_EQ(mean_rate_in(s), 150.0);
+  EXPECT_FALSE(mean_rate_out({at(0, 0, 0)}).has_value());
+  EXPECT_TRUE(rate_in({at(0, 0, 0)}).empty());
+}
+
+TEST(ConsolePagesSvg, EmptyOneAndManyPointSeriesRender) {
+  const auto empty = svg_chart("links", {});
+  EXPECT_EQ(empty.rfind("<svg", 0), 0u);
+  EXPECT_NE(empty.find("no data"), std::string::npos);
+  EXPECT_EQ(empty.find("<polyline"), std::string::npos);
+
+  const auto one = svg_chart("links", {4.0});
+  EXPECT_NE(one.find("<polyline"), std::string::npos);
+  EXPECT_NE(one.find(">4<"), std::string::npos) << one;
+
+  std::vector<double> many;
+  for (int i = 0; i < 360; ++i) many.push_back(i % 7);
+  const auto chart = svg_chart("bandwidth <in>", many);
+  EXPECT_NE(chart.find("width=\"320\" height=\"80\""), std::string::npos);
+  EXPECT_NE(chart.find(">6<"), std::string::npos) << "max label";
+  EXPECT_NE(chart.find(">0<"), std::string::npos) << "min label";
+  EXPECT_NE(chart.find("bandwidth &lt;in&gt;"), std::string::npos);
+  EXPECT_EQ(chart.find("<in>"), std::string::npos);
+  EXPECT_EQ(chart.find("script"), std::string::npos);
+  EXPECT_TRUE(chart.ends_with("</svg>"));
+  // 360 points: 359 separators inside points="...".
+  const auto points = chart.substr(chart.find("points=\""));
+  EXPECT_EQ(count_of(points.substr(0, points.find("\"/>")), " "), 359u);
+}
+
+// ---- escaping ----
+
+TEST(ConsolePagesEscape, EscapesEveryHtmlMetacharacter) {
+  EXPECT_EQ(html_escape("plain"), "plain");
+  EXPECT_EQ(html_escape("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+  EXPECT_EQ(html_escape(""), "");
+}
+
+TEST(ConsolePagesEscape, TablesEscapeHeadersAndCells) {
+  const auto html = html_table({{"<b>reason</b>"}, {{"<script>alert(1)</script>"}, {"a\"b"}}});
+  EXPECT_EQ(html.find("<script>"), std::string::npos) << html;
+  EXPECT_EQ(html.find("<b>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>a&quot;b</td>"), std::string::npos) << html;
+  EXPECT_EQ(count_of(html, "<tr>"), 3u);
+}
+
+// ---- pages served by live nodes ----
+
+struct Reply {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+Reply get(asio::io_context& io, std::uint16_t port, std::string_view path) {
+  tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  if (ec) return {};
+  const std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                              "\r\nConnection: close\r\n\r\n";
+  std::string raw;
+  bool finished = false;
+  asio::async_write(socket, asio::buffer(request), [](const boost::system::error_code&, std::size_t) {});
+  asio::async_read(socket, asio::dynamic_buffer(raw), [&](const boost::system::error_code&, std::size_t) {
+    finished = true;
+  });
+  if (!hop::test::run_until(io, [&] { return finished; }, 10s)) {
+    socket.close();
+    hop::test::run_until(io, [&] { return finished; }, 1s);
+    ADD_FAILURE() << "no complete answer within 10 s";
+  }
+  Reply r;
+  const auto end = raw.find("\r\n\r\n");
+  r.head = raw.substr(0, end);
+  if (end != std::string::npos) r.body = raw.substr(end + 4);
+  if (raw.rfind("HTTP/1.1 ", 0) == 0) r.status = std::atoi(raw.c_str() + 9);
+  return r;
+}
+
+NodeConfig node_config(const std::filesystem::path& dir, int i) {
+  NodeConfig c;
+  c.data_dir = dir / ("node" + std::to_string(i));
+  c.listen_host = "127." + std::to_string(245 + i) + ".0.1";  // 127.245-247: apart from other tests
+  c.listen_port = 0;
+  c.log.level = "warn";
+  c.floodfill = i == 0;
+  c.prober.interval = 1s;
+  c.tunnels.exploratory.length = 1;
+  c.console = {.enabled = i == 0, .host = "127.0.0.1", .port = 0, .token = ""};
+  return c;
+}
+
+// Three meshed nodes with 1-hop exploratory tunnels; node 0 serves the console.
+struct Overlay {
+  asio::io_context io;
+  core::AsioRuntime rt{io};
+  TempDir dir;
+  std::vector<std::unique_ptr<Node>> nodes;
+
+  Overlay() {
+    for (int i = 0; i < 3; ++i) {
+      auto node = Node::create(rt, node_config(dir.path(), i), {});
+      EXPECT_TRUE(node.ok()) << node.error().message();
+      EXPECT_TRUE((*node)->start().ok());
+      nodes.push_back(std::move(*node));
+    }
+    for (auto& n : nodes) {
+      std::vector<transport::PeerContact> others;
+      for (auto& o : nodes) {
+        if (o != n) others.push_back(o->contact());
+      }
+      n->set_seeds(others);
+    }
+  }
+  Node& front() { return *nodes.front(); }
+  std::uint16_t port() const { return nodes.front()->console()->local_endpoint().port(); }
+  bool wait_for_tunnels() {
+    Node& node = front();
+    return hop::test::run_until(io, [&] {
+      return node.netdb().size() == 3 && node.peers().profiles().size() >= 2 && !node.tunnels().transit().empty() &&
+             node.tunnels().established(tunnels::Direction::kInbound) > 0 &&
+             node.tunnels().established(tunnels::Direction::kOutbound) > 0;
+    }, 15s);
+  }
+};
+
+TEST(ConsolePages, EveryPageIsServedAsHtmlWithTheNodesHash) {
+  Overlay o;
+  ASSERT_TRUE(o.wait_for_tunnels());
+  const auto hash = o.front().identity().hash().to_string();
+  for (const std::string path : {"/", "/peers", "/netdb", "/tunnels", "/transit"}) {
+    SCOPED_TRACE(path);
+    const auto reply = get(o.io, o.port(), path);
+    ASSERT_EQ(reply.status, 200) << reply.head;
+    EXPECT_NE(reply.head.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << reply.head;
+    EXPECT_NE(reply.head.find("Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+              std::string::npos)
+        << reply.head;
+    EXPECT_EQ(reply.body.rfind("<!DOCTYPE html>", 0), 0u);
+    EXPECT_NE(reply.body.find("<meta http-equiv=\"refresh\" content=\"10\">"), std::string::npos);
+    EXPECT_NE(reply.body.find(hash), std::string::npos);
+    EXPECT_EQ(reply.body.find("<script"), std::string::npos);
+    EXPECT_EQ(reply.body.find("http://"), reply.body.find("http://www.w3.org/2000/svg")) << "no external resources";
+    EXPECT_EQ(count_of(reply.body, "<style>"), 1u);
+  }
+  EXPECT_EQ(get(o.io, o.port(), "/nope").status, 404);
+}
+
+TEST(ConsolePages, TunnelsPageShowsLiveTunnelsWithTheirHops) {
+  Overlay o;
+  ASSERT_TRUE(o.wait_for_tunnels());
+  const auto views = o.front().tunnels().tunnels();
+  const auto up = std::find_if(views.begin(), views.end(), [](const auto& t) {
+    return t.state == tunnels::TunnelState::kEstablished && !t.hops.empty();
+  });
+  ASSERT_NE(up, views.end());
+  const auto page = get(o.io, o.port(), "/tunnels").body;
+  const auto hop = up->hops.front().router.to_string().substr(0, 12) + " @" + up->hops.front().address;
+  EXPECT_NE(page.find("<td>" + std::to_string(up->id) + "</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find(hop), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>established</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("Pool 0 (exploratory)"), std::string::npos);
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+
+  const auto peers = get(o.io, o.port(), "/peers").body;
+  EXPECT_NE(peers.find(o.nodes[1]->identity().hash().to_string()), std::string::npos);
+  const auto overview = get(o.io, o.port(), "/").body;
+  EXPECT_NE(overview.find("bandwidth in (B/s)"), std::string::npos);
+  EXPECT_NE(overview.find("<td>tcp</td>"), std::string::npos);
+}
+
+// Debian's chromium (./run test installs it) loads /tunnels of a live overlay headless: no console
+// errors, the DOM shows tunnels and peers, and a screenshot lands in the build directory.
+TEST(ConsolePagesBrowser, HeadlessChromiumLoadsTheTunnelsPage) {
+  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+  Overlay o;
+  ASSERT_TRUE(o.wait_for_tunnels());
+  // The binary is BUILD_DIR/tests/unit/router_test.
+  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path();
+  const auto shot = build / "console-tunnels.png";
+  std::filesystem::remove(shot);
+  const auto home = o.dir.path() / "chromium-home";
+  std::filesystem::create_directories(home);
+  const auto url = "http://127.0.0.1:" + std::to_string(o.port()) + "/tunnels";
+  const auto dom = o.dir.path() / "dom.html", log = o.dir.path() / "chromium.log";
+  const std::string flags = "HOME=" + home.string() + " timeout 45 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu "
+                            "--no-first-run --enable-logging=stderr --v=0 --window-size=1200,900 ";
+  const std::string command = flags + "--screenshot=" + shot.string() + " " + url + " 2>" + log.string() + " && " +
+                              flags + "--dump-dom " + url + " >" + dom.string() + " 2>>" + log.string();
+  // The node runs on this thread's io_context while chromium fetches from it.
+  int rc = -1;
+  std::atomic<bool> done = false;
+  std::thread browser([&] {
+    rc = std::system(command.c_str());
+    done = true;
+  });
+  // `timeout 45` bounds each chromium run, so the thread always ends.
+  const bool finished = hop::test::run_until(o.io, [&] { return done.load(); }, 100s);
+  browser.join();
+  ASSERT_TRUE(finished) << "chromium did not finish within 100 s";
+  std::ifstream log_in(log), dom_in(dom);
+  const std::string errors{std::istreambuf_iterator<char>(log_in), {}};
+  const std::string page{std::istreambuf_iterator<char>(dom_in), {}};
+  EXPECT_EQ(rc, 0) << errors;
+  EXPECT_EQ(errors.find("Uncaught"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find("ERROR:CONSOLE"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find("Content Security Policy"), std::string::npos) << errors;
+  EXPECT_NE(page.find("Pool 0 (exploratory)"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>established</td>"), std::string::npos) << page;
+  const auto hop_of = [&](int i) { return page.find(o.nodes[i]->identity().hash().to_string().substr(0, 12)); };
+  EXPECT_TRUE(hop_of(1) != std::string::npos || hop_of(2) != std::string::npos) << "a peer as a hop";
+  ASSERT_TRUE(std::filesystem::exists(shot));
+  EXPECT_GT(std::filesystem::file_size(shot), 10u * 1024u);
+}
+
+}  // namespace
+}  // namespace hop::router
