@@ -21,6 +21,7 @@
 #include "hop/router/json_reader.h"
 #include "hop/router/node.h"
 #include "support/loopback.h"
+#include "support/local_nodes.h"
 #include "support/temp_dir.h"
 
 namespace hop::router {
@@ -107,18 +108,6 @@ TEST(ConsoleCliUrl, AcceptsNumericHostsAndLocalhostAndRefusesTheRest) {
 
 // ---- the commands against real nodes ----
 
-NodeConfig node_config(const std::filesystem::path& dir, int i) {
-  NodeConfig c;
-  c.data_dir = dir / ("node" + std::to_string(i));
-  c.listen_host = "127." + std::to_string(240 + i) + ".0.1";  // 127.240-242: apart from other tests
-  c.listen_port = 0;
-  c.log.level = "warn";
-  c.floodfill = i == 0;
-  c.prober.interval = 1s;
-  c.tunnels.exploratory.length = 1;
-  c.console = {.enabled = i == 0, .host = "127.0.0.1", .port = 0, .token = ""};
-  return c;
-}
 
 struct CliRun {
   int code = -1;
@@ -126,26 +115,14 @@ struct CliRun {
   std::string err;
 };
 
-struct Nodes {
-  asio::io_context io;
-  core::AsioRuntime rt{io};
-  TempDir dir;
-  std::vector<std::unique_ptr<Node>> nodes;
-
+struct Nodes : hop::test::LocalNodes {
   explicit Nodes(int count) {
     for (int i = 0; i < count; ++i) {
-      auto node = Node::create(rt, node_config(dir.path(), i), {});
-      EXPECT_TRUE(node.ok()) << node.error().message();
-      EXPECT_TRUE((*node)->start().ok());
-      nodes.push_back(std::move(*node));
+      auto c = small_node_config(240, i);  // 127.240-242: apart from other tests
+      c.tunnels.exploratory.length = 1;
+      add(c);
     }
-    for (auto& n : nodes) {
-      std::vector<transport::PeerContact> others;
-      for (auto& o : nodes) {
-        if (o != n) others.push_back(o->contact());
-      }
-      n->set_seeds(others);
-    }
+    mesh();
   }
   Node& first() { return *nodes.front(); }
   std::string url() const {

@@ -22,6 +22,7 @@
 #include "hop/router/console.h"
 #include "hop/router/node.h"
 #include "support/loopback.h"
+#include "support/local_nodes.h"
 #include "support/temp_dir.h"
 
 namespace hop::router {
@@ -147,42 +148,17 @@ Reply get(asio::io_context& io, std::uint16_t port, std::string_view path) {
   return r;
 }
 
-NodeConfig node_config(const std::filesystem::path& dir, int i) {
-  NodeConfig c;
-  c.data_dir = dir / ("node" + std::to_string(i));
-  c.listen_host = "127." + std::to_string(245 + i) + ".0.1";  // 127.245-247: apart from other tests
-  c.listen_port = 0;
-  c.log.level = "warn";
-  c.floodfill = i == 0;
-  c.prober.interval = 1s;
-  c.tunnels.exploratory.length = 1;
-  c.console = {.enabled = i == 0, .host = "127.0.0.1", .port = 0, .token = ""};
-  return c;
-}
 
 // Three meshed nodes with 1-hop exploratory tunnels; node 0 serves the console.
-struct Overlay {
-  asio::io_context io;
-  core::AsioRuntime rt{io};
-  TempDir dir;
-  std::vector<std::unique_ptr<Node>> nodes;
-
+struct Overlay : hop::test::LocalNodes {
   Overlay() {
     for (int i = 0; i < 3; ++i) {
-      auto node = Node::create(rt, node_config(dir.path(), i), {});
-      EXPECT_TRUE(node.ok()) << node.error().message();
-      EXPECT_TRUE((*node)->start().ok());
-      nodes.push_back(std::move(*node));
+      auto c = small_node_config(245, i);  // 127.245-247: apart from other tests
+      c.tunnels.exploratory.length = 1;
+      add(c);
     }
-    for (auto& n : nodes) {
-      std::vector<transport::PeerContact> others;
-      for (auto& o : nodes) {
-        if (o != n) others.push_back(o->contact());
-      }
-      n->set_seeds(others);
-    }
+    mesh();
   }
-  Node& front() { return *nodes.front(); }
   std::uint16_t port() const { return nodes.front()->console()->local_endpoint().port(); }
   bool wait_for_tunnels() {
     Node& node = front();

@@ -23,6 +23,7 @@
 #include "hop/router/console.h"
 #include "hop/router/node.h"
 #include "support/loopback.h"
+#include "support/local_nodes.h"
 #include "support/temp_dir.h"
 
 namespace hop::router {
@@ -246,42 +247,10 @@ Exposition parse_exposition(const std::string& text) {
 
 // ---- nodes ----
 
-NodeConfig node_config(const std::filesystem::path& dir, int i) {
-  NodeConfig c;
-  c.data_dir = dir / ("node" + std::to_string(i));
-  c.listen_host = "127." + std::to_string(230 + i) + ".0.1";  // 127.230-239: apart from other tests
-  c.listen_port = 0;
-  c.log.level = "warn";
-  c.floodfill = i == 0;
-  c.prober.interval = 1s;
-  c.console = {.enabled = i == 0, .host = "127.0.0.1", .port = 0, .token = ""};
-  return c;
-}
 
-struct Nodes {
-  asio::io_context io;
-  core::AsioRuntime rt{io};
-  TempDir dir;
-  std::vector<std::unique_ptr<Node>> nodes;
-
-  Node& add(NodeConfig c) {
-    auto node = Node::create(rt, std::move(c), {});
-    EXPECT_TRUE(node.ok()) << node.error().message();
-    EXPECT_TRUE((*node)->start().ok());
-    nodes.push_back(std::move(*node));
-    return *nodes.back();
-  }
-  Node& add(int i) { return add(node_config(dir.path(), i)); }
-  // Every node seeded with every other.
-  void mesh() {
-    for (auto& n : nodes) {
-      std::vector<transport::PeerContact> others;
-      for (auto& o : nodes) {
-        if (o != n) others.push_back(o->contact());
-      }
-      n->set_seeds(others);
-    }
-  }
+struct Nodes : hop::test::LocalNodes {
+  using LocalNodes::add;
+  Node& add(int i) { return *add(small_node_config(230, i)); }  // 127.230-239: apart from other tests
   std::uint16_t port() const { return nodes.front()->console()->local_endpoint().port(); }
   std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
   Reply get(std::string_view path) { return exchange(io, port(), request("GET", path, host())); }
@@ -290,7 +259,7 @@ struct Nodes {
 TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
   Nodes n;
   for (int i = 0; i < 3; ++i) {
-    auto c = node_config(n.dir.path(), i);
+    auto c = n.small_node_config(230, i);
     c.tunnels.exploratory.length = 1;
     n.add(c);
   }
@@ -379,7 +348,7 @@ TEST(ConsoleSecurity, AForeignHostHeaderIsRefused) {
 
 TEST(ConsoleSecurity, StateChangingRequestsNeedTheToken) {
   Nodes n;
-  auto c = node_config(n.dir.path(), 0);
+  auto c = n.small_node_config(230, 0);
   c.console.token = "s3cret-token";
   n.add(c);
   auto post = [&](std::string_view method, std::string_view path, std::string_view auth) {
@@ -484,7 +453,7 @@ TEST(ConsoleMetrics, PromtoolAcceptsTheExposition) {
 
 TEST(ConsoleConfig, ANonLoopbackListenWithoutATokenRefusesToStart) {
   Nodes n;
-  auto c = node_config(n.dir.path(), 0);
+  auto c = n.small_node_config(230, 0);
   c.console.host = "0.0.0.0";
   auto node = Node::create(n.rt, c, {});
   ASSERT_TRUE(node.ok()) << node.error().message();

@@ -8,6 +8,7 @@
 
 #include "hop/router/node.h"
 #include "hop/tunnels/tunnel_manager.h"
+#include "support/local_nodes.h"
 #include "support/loopback.h"
 #include "support/temp_dir.h"
 
@@ -156,30 +157,20 @@ TEST(Overlay, TwentyNodesLearnEveryRouterBanTheDeadAndKeepItAllAcrossARestart) {
 // pool of 2 inbound and 2 outbound 3-hop tunnels comes up (aim: within 10 s), and tunnel tests
 // (out one tunnel, back through another) pass.
 TEST(Overlay, TenNodesBuildTheirTunnelPoolsWithinTenSecondsAndTestThem) {
-  boost::asio::io_context io;
-  core::AsioRuntime rt(io);
-  TempDir dir;
-  std::vector<std::unique_ptr<Node>> nodes;
+  hop::test::LocalNodes overlay;
+  auto& io = overlay.io;
+  auto& nodes = overlay.nodes;
   for (int i = 0; i < 10; ++i) {
     NodeConfig c;
-    c.data_dir = dir.path() / ("node" + std::to_string(i));
+    c.data_dir = overlay.dir.path() / ("node" + std::to_string(i));
     c.listen_host = "127." + std::to_string(80 + i) + ".0.1";
     c.listen_port = 0;
     c.log.level = "warn";
     c.floodfill = i < 3;
     c.tunnels.test_interval = 2s;
-    auto node = Node::create(rt, c, {});
-    ASSERT_TRUE(node.ok()) << node.error().message();
-    ASSERT_TRUE((*node)->start().ok());
-    nodes.push_back(std::move(*node));
+    ASSERT_NE(overlay.add(c), nullptr);
   }
-  for (auto& n : nodes) {
-    std::vector<transport::PeerContact> others;
-    for (auto& o : nodes) {
-      if (o != n) others.push_back(o->contact());
-    }
-    n->set_seeds(others);
-  }
+  overlay.mesh();
   auto pools_up = [&] {
     for (auto& n : nodes) {
       if (n->tunnels().established(tunnels::Direction::kInbound) < 2 ||
