@@ -9,13 +9,8 @@ constexpr std::uint8_t kKindData = 1;
 constexpr std::uint8_t kKindAck = 2;
 
 void put_u64(core::Bytes& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-std::uint64_t get_u64(core::ByteView in, std::size_t at) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | in[at + i];
-  return v;
+  out.resize(out.size() + 8);
+  core::put_u64(out.data() + out.size() - 8, v);
 }
 
 core::Error malformed(const std::string& what) {
@@ -49,7 +44,7 @@ core::Bytes encode_probe_ack(const ProbeAck& ack) {
 core::Result<ProbeMessage> decode_probe_message(core::ByteView block) {
   if (block.size() < 10) return malformed("shorter than its header");
   if (block[0] != kProbeService) return malformed("not a probe message");
-  const std::uint64_t id = get_u64(block, 2);
+  const std::uint64_t id = core::get_u64(block.data() + 2);
   switch (block[1]) {
     case kKindData:
       if (block.size() < kProbeHeaderSize) return malformed("data without its last flag");
@@ -58,7 +53,7 @@ core::Result<ProbeMessage> decode_probe_message(core::ByteView block) {
       return ProbeMessage{ProbeData{id, block[10] == 1, block.size()}};
     case kKindAck:
       if (block.size() != kProbeAckSize) return malformed("ack of the wrong size");
-      return ProbeMessage{ProbeAck{id, get_u64(block, 10)}};
+      return ProbeMessage{ProbeAck{id, core::get_u64(block.data() + 10)}};
     default:
       return malformed("unknown kind " + std::to_string(block[1]));
   }

@@ -56,14 +56,6 @@ constexpr std::uint64_t kMaxExpiryMs = 7'258'118'400'000;
 core::Error malformed(const std::string& what) { return core::make_error(Errc::kMalformed, what); }
 core::Error bad_record(const std::string& what) { return core::make_error(Errc::kBadRecord, what); }
 
-void put_u64(std::uint8_t* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
-}
-std::uint64_t get_u64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 void put_key(std::uint8_t* p, const Key32& key) { std::memcpy(p, key.data(), key.size()); }
 Key32 get_key(const std::uint8_t* p) {
@@ -220,7 +212,7 @@ RecordPlaintext encode_record(const BuildRecord& record) {
   put_key(p.data() + kIvKeyAt, record.iv_key);
   put_key(p.data() + kReplyKeyAt, record.reply_key);
   put_key(p.data() + kIntegrityKeyAt, record.integrity_key);
-  put_u64(p.data() + kExpiryAt, to_unix_ms(record.expiry));
+  core::put_u64(p.data() + kExpiryAt, to_unix_ms(record.expiry));
   put_key(p.data() + kReplyRouterAt, record.reply_router.bytes);
   core::put_u32(p.data() + kReplyIdAt, record.reply_id);
   return p;
@@ -233,7 +225,7 @@ core::Result<BuildRecord> decode_record(const RecordPlaintext& p) {
   if (!is_zero(bytes.subspan(kReservedAt, 2)) || !is_zero(bytes.subspan(kZerosAt))) {
     return malformed("non-zero reserved bytes in build record");
   }
-  const std::uint64_t expiry_ms = get_u64(p.data() + kExpiryAt);
+  const std::uint64_t expiry_ms = core::get_u64(p.data() + kExpiryAt);
   if (expiry_ms > kMaxExpiryMs) return malformed("build record expiry out of range");
   BuildRecord r;
   r.role = static_cast<HopRole>(p[kRoleAt]);

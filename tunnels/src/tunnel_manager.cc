@@ -24,15 +24,6 @@ core::crypto::Key32 random_key() {
   return k;
 }
 
-void put_u32(core::Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-std::uint32_t get_u32(core::ByteView in, std::size_t at) {
-  return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) | (std::uint32_t{in[at + 2]} << 8) |
-         in[at + 3];
-}
-
 core::RouterHash hash_at(core::ByteView in, std::size_t at) {
   core::RouterHash h;
   std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), h.bytes.size(), h.bytes.begin());
@@ -45,14 +36,17 @@ core::Bytes with_delivery(core::ByteView message, const core::RouterHash& router
   out.reserve(kDeliveryTunnelSize + message.size());
   out.push_back(static_cast<std::uint8_t>(tunnel ? Delivery::kTunnel : Delivery::kRouter));
   out.insert(out.end(), router.bytes.begin(), router.bytes.end());
-  if (tunnel) put_u32(out, *tunnel);
+  if (tunnel) {
+    out.resize(out.size() + 4);
+    core::put_u32(out.data() + out.size() - 4, *tunnel);
+  }
   out.insert(out.end(), message.begin(), message.end());
   return out;
 }
 
 core::Bytes test_block(std::uint64_t test_id) {
   core::Bytes body(kTunnelTestBodySize);
-  for (std::size_t i = 0; i < 8; ++i) body[i] = static_cast<std::uint8_t>(test_id >> (56 - 8 * i));
+  core::put_u64(body.data(), test_id);
   return encode_tunnel_block(TunnelKind::kTunnelTest, 0, body);
 }
 
@@ -560,7 +554,7 @@ void TunnelManager::deliver_at_endpoint(core::ByteView message) {
   }
   if (kind == Delivery::kTunnel && message.size() > kDeliveryTunnelSize) {
     ++counters_.messages_delivered;
-    return deliver_to(hash_at(message, 1), encode_tunnel_block(TunnelKind::kGatewayMessage, get_u32(message, 33),
+    return deliver_to(hash_at(message, 1), encode_tunnel_block(TunnelKind::kGatewayMessage, core::get_u32(message.data() + 33),
                                                                message.subspan(kDeliveryTunnelSize)));
   }
   ++counters_.malformed;
@@ -676,8 +670,7 @@ void TunnelManager::run_tests(PoolId pool) {
 
 void TunnelManager::on_test(core::ByteView body, std::uint64_t via) {
   if (body.size() != kTunnelTestBodySize) return;
-  std::uint64_t test_id = 0;
-  for (std::size_t i = 0; i < 8; ++i) test_id = (test_id << 8) | body[i];
+  const std::uint64_t test_id = core::get_u64(body.data());
   auto it = tests_.find(test_id);
   if (it == tests_.end() || it->second.inbound != via) return;  // must come back the way it was sent
   const auto rtt = runtime_.now() - it->second.sent;
