@@ -1,6 +1,7 @@
 # Third-party dependencies, all from Debian 12 packages (see README "Dependencies").
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(MAXMINDDB REQUIRED IMPORTED_TARGET libmaxminddb)
 find_package(Boost 1.74 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(Protobuf REQUIRED)

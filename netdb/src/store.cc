@@ -8,14 +8,14 @@
 #include "hop/netdb/constants.h"
 #include "hop/netdb/errors.h"
 #include "hop/netdb/profile_codec.h"
-#include "sqlite_handles.h"
+#include "hop/core/sqlite.h"
 #include "wall_ms.h"
 
 namespace hop::netdb {
 namespace {
 
-using sqlite::Database;
-using sqlite::Statement;
+using core::sqlite::Database;
+using core::sqlite::Statement;
 
 constexpr int kOpenFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 

@@ -6,6 +6,7 @@
 
 #include "hop/core/errors.h"
 #include "hop/core/files.h"
+#include "config_setters.h"
 #include "text_lines.h"
 
 namespace hop::router {
@@ -19,41 +20,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-core::Error bad_value(const std::string& key, const ConfigEntry& e, const std::string& expected) {
-  return core::make_error(Errc::kInvalidArgument, e.origin + ": " + key + " = '" + e.value +
-                                                      "': expected " + expected);
-}
-
-template <class Int>
-core::Result<Int> parse_int(const std::string& key, const ConfigEntry& e, Int min, Int max) {
-  Int v{};
-  const char* end = e.value.data() + e.value.size();
-  auto [ptr, ec] = std::from_chars(e.value.data(), end, v);
-  if (ec != std::errc() || ptr != end || v < min || v > max) {
-    return bad_value(key, e, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-  }
-  return v;
-}
-
 constexpr std::size_t kMaxConfigFile = 1 << 20;
-
-using Setter = std::function<core::Status(const std::string&, const ConfigEntry&)>;
-
-// A setter that parses an integer in [min, max] into `out`.
-template <class Int>
-Setter int_into(Int& out, Int min, Int max) {
-  return [&out, min, max](const std::string& key, const ConfigEntry& e) -> core::Status {
-    auto v = parse_int<Int>(key, e, min, max);
-    if (!v) return v.error();
-    out = *v;
-    return {};
-  };
-}
 
 }  // namespace
 
 const std::vector<ConfigKeyDoc>& config_keys() {
-  static const std::vector<ConfigKeyDoc> keys = {
+  static const std::vector<ConfigKeyDoc> keys = [] {
+    std::vector<ConfigKeyDoc> docs = {
       {"network_id", "1", "overlay id; nodes with different ids never link"},
       {"data_dir", "hopline-data", "directory for identity.key and netdb.sqlite (routers, profiles, bans)"},
       {"listen", "127.0.0.1:7100", "address:port the link listener binds ([v6]:port for IPv6)"},
@@ -92,7 +65,10 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"tunnels.build_rate_per_peer", "60", "build requests per minute accepted from one previous hop"},
       {"console.listen", "127.0.0.1:7070", "address:port of the console (JSON API, /metrics); off: no console"},
       {"console.token", "(empty)", "bearer token for state-changing requests; required off loopback"},
-  };
+    };
+    add_proxy_key_docs(docs);
+    return docs;
+  }();
   return keys;
 }
 
@@ -109,7 +85,7 @@ std::vector<std::string> changed_keys(const ConfigMap& before, const ConfigMap& 
   return out;
 }
 
-bool is_reloadable_key(std::string_view key) { return key == "log.level"; }
+bool is_reloadable_key(std::string_view key) { return key == "log.level" || key == "proxy.routing_db"; }
 
 core::Result<core::Duration> parse_duration(std::string_view text) {
   std::uint64_t n = 0;
@@ -184,15 +160,7 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   NodeConfig c;
   c.console.enabled = true;  // a configured node has a console unless console.listen = off
   std::optional<std::size_t> soft;
-  auto duration_into = [](core::Duration& out) -> Setter {
-    return [&out](const std::string& key, const ConfigEntry& e) -> core::Status {
-      auto d = parse_duration(e.value);
-      if (!d || d->count() <= 0) return bad_value(key, e, "a positive duration such as 10s, 500ms, 5m");
-      out = *d;
-      return {};
-    };
-  };
-  const std::map<std::string, Setter> setters = {
+  Setters setters = {
       {"network_id", int_into<std::uint32_t>(c.network_id, 0, UINT32_MAX)},
       {"data_dir", [&](auto&, auto& e) -> core::Status { c.data_dir = e.value; return {}; }},
       {"seed_file", [&](auto&, auto& e) -> core::Status { c.seed_file = e.value; return {}; }},
@@ -273,6 +241,7 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
       {"links.ping_interval", duration_into(c.link.ping_interval)},
       {"links.ping_timeout", duration_into(c.link.ping_timeout)},
   };
+  add_proxy_setters(setters, c.proxy);
   for (const auto& [key, entry] : map) {
     auto it = setters.find(key);
     if (it == setters.end()) {

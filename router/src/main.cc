@@ -132,7 +132,7 @@ core::Result<router::ConfigMap> load_config(const ConfigSources& sources) {
 
 // SIGHUP: applies the keys that can change live (is_reloadable_key) to the process and to
 // `running`; lists the others, which keep their running values until a restart.
-void reload_config(const ConfigSources& sources, router::ConfigMap& running) {
+void reload_config(const ConfigSources& sources, router::ConfigMap& running, router::Node& node) {
   auto map = load_config(sources);
   auto config = map ? router::build_node_config(*map) : core::Result<router::NodeConfig>(map.error());
   if (!config) {
@@ -159,6 +159,8 @@ void reload_config(const ConfigSources& sources, router::ConfigMap& running) {
     }
   }
   if (!restart.empty()) spdlog::warn("not reloaded (restart to apply): {}", restart);
+  // routing.db is re-read on every SIGHUP (and within proxy.reload_poll of any change anyway).
+  node.reload_proxy(config->proxy.routing_db);
 }
 
 int cmd_node(const std::vector<std::string>& args) {
@@ -195,7 +197,7 @@ int cmd_node(const std::vector<std::string>& args) {
     started = (*node)->start();
     if (!started) io.stop();
   });
-  run_until_signal(io, [&] { (*node)->stop(); }, [&] { reload_config(sources, map); });
+  run_until_signal(io, [&] { (*node)->stop(); }, [&] { reload_config(sources, map, **node); });
   if (!started) return fail(kExitStartup, started.error().message());
   spdlog::info("node stopped");
   return 0;

@@ -1,5 +1,7 @@
 #include "hop/router/node.h"
 
+#include "hop/router/proxy_host.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -130,6 +132,11 @@ core::Status Node::start() {
     console_ = std::make_unique<ConsoleServer>(runtime_, *this, config_.console);
     if (auto st = console_->start(); !st) return st;
   }
+  if (!config_.proxy.listeners.empty()) {  // before linking: a broken routing.db stops the start
+    auto proxy = ProxyHost::start(config_.proxy, config_.data_dir);
+    if (!proxy) return proxy.error();
+    proxy_ = std::move(*proxy);
+  }
   if (auto st = links_->start(); !st) return st;
   spdlog::info("node {} listening on {} (network {}), {} seed(s)", identity_.hash().to_string(),
                contact().address(), config_.network_id, seeds_.size() + seed_router_infos_.size());
@@ -185,6 +192,8 @@ void Node::load_stored_routers() {
 }
 
 void Node::stop() {
+  if (proxy_) proxy_->drain();  // clients first: they finish while the overlay still runs
+  proxy_.reset();
   if (console_) console_->stop();
   housekeeping_timer_->cancel();
   tunnels_->stop();
@@ -194,6 +203,10 @@ void Node::stop() {
 }
 
 void Node::flush_store() { store_->flush(); }
+
+void Node::reload_proxy(const std::filesystem::path& routing_db) {
+  if (proxy_) proxy_->reload(resolve_in(config_.data_dir, routing_db));
+}
 
 void Node::set_seeds(std::vector<transport::PeerContact> seeds) {
   seeds_ = SeedDialer(std::move(seeds), runtime_.now());

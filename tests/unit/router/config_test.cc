@@ -106,7 +106,13 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"tunnels.length", "0"}, {"tunnels.lifetime", "20s"}, {"tunnels.build_timeout", "5s"},
       {"tunnels.test_interval", "10s"}, {"tunnels.max_transit", "10"}, {"tunnels.share", "50"},
       {"tunnels.min_hop_bandwidth_kbps", "64"}, {"tunnels.build_rate_per_peer", "30"},
-      {"console.listen", "127.0.0.1:0"}, {"console.token", "secret"}};
+      {"console.listen", "127.0.0.1:0"}, {"console.token", "secret"},
+      {"proxy.listen", "127.0.0.1:0 app=web proxy_protocol=v2, [::1]:0"}, {"proxy.routing_db", "r.db"},
+      {"proxy.geoip", "/tmp/g.mmdb"}, {"proxy.region", "EU-West"}, {"proxy.workers", "2"},
+      {"proxy.connect_timeout", "1s"}, {"proxy.idle_timeout", "1m"}, {"proxy.header_timeout", "2s"},
+      {"proxy.drain_timeout", "3s"}, {"proxy.max_connections", "100"}, {"proxy.client_rate", "5"},
+      {"proxy.connect_tries", "2"}, {"proxy.affinity_size", "1024"}, {"proxy.affinity_ttl", "1m"},
+      {"proxy.reload_poll", "100ms"}, {"proxy.breaker_failures", "5"}, {"proxy.breaker_cooldown", "30s"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;
@@ -156,12 +162,38 @@ TEST(Config, ChangedKeysComparesValuesNotOrigins) {
   EXPECT_TRUE(changed_keys(*before, flagged).empty()) << "same value from a flag is no change";
 }
 
-TEST(Config, OnlyLogLevelIsReloadedAndItIsADocumentedKey) {
+TEST(Config, ProxyListenersParseWithTheirOptions) {
+  ConfigMap map;
+  ASSERT_TRUE(apply_overrides(map, {"--proxy.listen=127.0.0.1:8080 app=web proxy_protocol=v1, [::1]:8443",
+                                    "--proxy.region=EU-West"}).ok());
+  auto c = build_node_config(map);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_EQ(c->proxy.listeners.size(), 2u);
+  EXPECT_EQ(c->proxy.listeners[0].host, "127.0.0.1");
+  EXPECT_EQ(c->proxy.listeners[0].port, 8080);
+  EXPECT_EQ(c->proxy.listeners[0].app, "web");
+  EXPECT_EQ(c->proxy.listeners[0].proxy_protocol, proxy::ProxyVersions::kV1);
+  EXPECT_EQ(c->proxy.listeners[1].host, "::1");
+  EXPECT_FALSE(c->proxy.listeners[1].proxy_protocol.has_value());
+  EXPECT_EQ(c->proxy.region, "eu-west");
+  for (const char* bad : {"--proxy.listen=localhost:80", "--proxy.listen=127.0.0.1:80 tls",
+                          "--proxy.listen=127.0.0.1:80 app=", "--proxy.listen=127.0.0.1:80 proxy_protocol=v3",
+                          "--proxy.connect_tries=0", "--proxy.client_rate=70000"}) {
+    ConfigMap m;
+    ASSERT_TRUE(apply_overrides(m, {bad}).ok());
+    auto r = build_node_config(m);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find(std::string(bad).substr(2, std::string(bad).find('=') - 2)), std::string::npos)
+        << r.error().message();
+  }
+}
+
+TEST(Config, LogLevelAndRoutingDbAreReloadedAndDocumented) {
   std::vector<std::string> reloadable;
   for (const auto& k : config_keys()) {
     if (is_reloadable_key(k.key)) reloadable.push_back(k.key);
   }
-  EXPECT_EQ(reloadable, std::vector<std::string>{"log.level"});
+  EXPECT_EQ(reloadable, (std::vector<std::string>{"log.level", "proxy.routing_db"}));
   EXPECT_FALSE(is_reloadable_key("links.hard_limit"));
   EXPECT_FALSE(is_reloadable_key("log.file"));
 }

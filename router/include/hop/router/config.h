@@ -15,6 +15,7 @@
 #include "hop/netdb/netdb.h"
 #include "hop/netdb/peer_book.h"
 #include "hop/netdb/prober.h"
+#include "hop/proxy/proxy_config.h"
 #include "hop/tunnels/tunnel_manager.h"
 #include "hop/transport/link_manager.h"
 
@@ -50,6 +51,7 @@ struct NodeConfig {
   netdb::SelectionOptions selection;
   tunnels::TunnelManagerConfig tunnels;  // transit.share_bytes_per_sec is derived: see tunnel_manager()
   ConsoleConfig console;
+  proxy::ProxyConfig proxy;  // proxy.listen empty: this node runs no geo-proxy
 
   // The bandwidth we share with transit tunnels and advertise in our RouterInfo, KB/s.
   std::uint32_t shared_kbps() const { return static_cast<std::uint32_t>(std::uint64_t{bandwidth_kbps} * share_percent / 100); }

@@ -1,7 +1,7 @@
 // One Hopline node: its identity, its link manager, its NetDB (records, peer profiles, bans,
 // the prober), the store thread that persists them, and its tunnels (the exploratory pool and
-// the transit tunnels it carries). The composition root for a node; later issues add
-// destinations and the proxy here.
+// the transit tunnels it carries), and on a POP the geo-proxy (its own threads). The composition
+// root for a node; destinations join it with the end-to-end issue.
 // Timers: the housekeeping timer (every second) redials due seeds and ends expired bans.
 // Thread affinity: the io_context of the AsioRuntime it is given (the store has its own thread).
 #pragma once
@@ -25,6 +25,7 @@ namespace hop::router {
 
 class StoreThread;
 class ConsoleServer;
+class ProxyHost;
 
 // Loads DIR/identity.key, or creates it (and DIR, mode 0700) when it does not exist.
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir);
@@ -61,6 +62,10 @@ class Node final : private transport::LinkEvents,
   const tunnels::TunnelManager& tunnels() const { return *tunnels_; }
   // The console, when config().console.enabled and after start(); nullptr otherwise.
   const ConsoleServer* console() const { return console_.get(); }
+  // The geo-proxy, when proxy.listen is set and after start(); nullptr otherwise.
+  const ProxyHost* proxy() const { return proxy_.get(); }
+  // SIGHUP: re-reads routing.db (from `routing_db`, which may be a new path) and the GeoIP file.
+  void reload_proxy(const std::filesystem::path& routing_db);
   // Waits until every store write posted so far is on disk.
   void flush_store();
 
@@ -112,6 +117,7 @@ class Node final : private transport::LinkEvents,
   std::unique_ptr<core::Timer> housekeeping_timer_;
   std::unordered_map<core::RouterHash, core::crypto::Key32> linked_static_keys_;
   std::map<core::crypto::Key32, core::RouterHash> seed_hashes_;  // learned when a seed links
+  std::unique_ptr<ProxyHost> proxy_;
   std::unique_ptr<ConsoleServer> console_;  // last: destroyed first, it reads the rest
 };
 

@@ -1,8 +1,8 @@
-#include "sqlite_handles.h"
+#include "hop/core/sqlite.h"
 
 #include <system_error>
 
-namespace hop::netdb::sqlite {
+namespace hop::core::sqlite {
 
 void Statement::bind(int index, core::ByteView blob) {
   // A null pointer would bind NULL, not an empty blob.
@@ -76,4 +76,4 @@ std::string Database::error() const {
   return message;
 }
 
-}  // namespace hop::netdb::sqlite
+}  // namespace hop::core::sqlite

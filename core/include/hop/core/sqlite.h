@@ -1,5 +1,5 @@
 // RAII owners of a SQLite connection and its prepared statements, with the few calls
-// NetDbStore makes. Private to netdb: nothing outside sees sqlite3 types.
+// the stores make. Used by the stores of netdb and proxy; their public headers never show sqlite3 types.
 // Thread affinity: the thread of the store that owns them.
 #pragma once
 
@@ -13,7 +13,7 @@
 
 #include "hop/core/bytes.h"
 
-namespace hop::netdb::sqlite {
+namespace hop::core::sqlite {
 
 class Statement {
  public:
@@ -71,4 +71,4 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace hop::netdb::sqlite
+}  // namespace hop::core::sqlite

@@ -1,0 +1,82 @@
+// One proxied client connection: optional PROXY header -> locate -> affinity or ranked backends
+// -> reserve a slot -> connect (next candidate on failure) -> splice both ways with half-close.
+// Idle sockets hold no buffer: each direction waits for readability, reads into the worker's
+// shared scratch buffer and writes at once; only bytes the peer cannot take yet are copied into
+// a buffer of their own until they are written.
+// Timers: `timer_` while waiting for a PROXY header (proxy.header_timeout) or a connect
+// (proxy.connect_timeout); idleness is checked by the worker's sweep.
+// Thread affinity: the worker's io_context.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <memory>
+
+#include "hop/proxy/proxy_worker.h"
+
+namespace hop::proxy {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ProxyWorker& worker, boost::asio::ip::tcp::socket client, const ListenerConfig& listener);
+  ~Connection();
+  void start();
+  // Closes both sockets and releases the backend slot; pending handlers then finish.
+  void close();
+  bool is_idle(std::uint32_t now_s, std::uint32_t idle_s) const { return now_s - last_active_s_ >= idle_s; }
+
+  Connection* prev = nullptr;  // the worker's intrusive list
+  Connection* next = nullptr;
+
+ private:
+  // One direction of the splice.
+  struct Pump {
+    boost::asio::ip::tcp::socket* from;
+    boost::asio::ip::tcp::socket* to;
+    bool to_backend;
+    std::unique_ptr<std::uint8_t[]> pending;  // unwritten bytes, only while `to` is full
+    std::size_t pending_size = 0;
+    bool done = false;
+  };
+
+  void read_proxy_header();
+  void on_proxy_bytes(std::size_t n);
+  void select_backends();
+  bool use_affinity(const CompiledTable& table, std::span<const std::uint16_t> served);
+  void try_next();
+  void connect(const Choice& choice);
+  void on_connect(const boost::system::error_code& ec, SlotIndex slot);
+  void start_splice();
+  void wait_readable(Pump& pump);
+  void pump_bytes(Pump& pump);
+  void on_written(Pump& pump, const boost::system::error_code& ec);
+  void finish(Pump& pump);
+  void refuse(Refusal why);
+  void release_slot();
+  BackendState& state(SlotIndex slot) { return worker_.shared_.slots[slot]; }
+
+  ProxyWorker& worker_;
+  const ListenerConfig& listener_;
+  boost::asio::ip::tcp::socket client_;
+  boost::asio::ip::tcp::socket backend_;
+  boost::asio::steady_timer timer_;
+  IpAddress client_ip_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;  // the table this connection chose from
+  std::unique_ptr<std::uint8_t[]> header_;  // PROXY header bytes, then the client's first bytes
+  std::size_t header_size_ = 0;
+  std::size_t header_used_ = 0;  // bytes of header_ that were the header itself
+  std::array<Choice, 8> choices_{};
+  std::uint8_t choice_count_ = 0;
+  std::uint8_t next_choice_ = 0;
+  bool affinity_reserved_ = false;  // choices_[0] came from affinity and already holds a slot
+  std::optional<SlotIndex> held_;   // the slot this connection holds
+  core::TimePoint connect_started_{};
+  std::uint32_t last_active_s_ = 0;
+  bool timed_out_ = false;
+  bool closed_ = false;
+  Pump up_{&client_, &backend_, true};
+  Pump down_{&backend_, &client_, false};
+};
+
+}  // namespace hop::proxy
