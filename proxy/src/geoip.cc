@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -220,8 +222,27 @@ std::optional<Place> read_place(const MMDB_entry_s& entry, const char*& failure)
 
 }  // namespace
 
+namespace {
+
+std::atomic<std::uint64_t> next_database_id{1};
+
+// Records are shared: every address of one country points at the same data offset, so a
+// Country database has a few hundred records however many addresses it answers. Decoding a
+// record (two map walks by key) costs as much as the tree walk; each thread keeps the last
+// records it decoded, keyed by database and offset. Per thread, so no lock and no sharing.
+struct CachedRecord {
+  std::uint64_t database = 0;  // 0: empty
+  std::uint32_t offset = 0;
+  Place place;
+};
+constexpr std::size_t kRecordCacheSize = 512;  // power of two
+thread_local std::array<CachedRecord, kRecordCacheSize> record_cache;
+
+}  // namespace
+
 GeoIp::GeoIp(fs::path path, std::unique_ptr<MMDB_s> db)
-    : path_(std::move(path)), db_(std::move(db)), description_(describe(path_, *db_)) {}
+    : path_(std::move(path)), db_(std::move(db)), description_(describe(path_, *db_)),
+      id_(next_database_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 GeoIp::~GeoIp() { MMDB_close(db_.get()); }
 
@@ -262,12 +283,15 @@ core::Result<std::optional<Place>> GeoIp::lookup(const IpAddress& address) const
                                   "); download the database again");
   }
   if (!result.found_entry) return std::optional<Place>{};
+  CachedRecord& cached = record_cache[result.entry.offset & (kRecordCacheSize - 1)];
+  if (cached.database == id_ && cached.offset == result.entry.offset) return std::optional<Place>(cached.place);
   const char* failure = nullptr;
   auto place = read_place(result.entry, failure);
   if (failure != nullptr) {
     return geoip_error(path_, std::string("has a bad record for ") + to_string(address) + " (" + failure +
                                   "); download the database again");
   }
+  if (place) cached = {id_, result.entry.offset, *place};
   return place;
 }
 

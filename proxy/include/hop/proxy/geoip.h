@@ -46,6 +46,7 @@ class GeoIp {
   std::filesystem::path path_;
   std::unique_ptr<MMDB_s> db_;  // closed (unmapped) in the destructor
   std::string description_;
+  std::uint64_t id_;  // unique per opened database: the key of the per-thread record cache
 };
 
 }  // namespace hop::proxy
