@@ -17,6 +17,7 @@ class TunnelsCategory final : public std::error_category {
       case Errc::kReplay: return "cell replayed or too old";
       case Errc::kTooLarge: return "tunnel message too large";
       case Errc::kNoRoute: return "no route";
+      case Errc::kLimit: return "limit reached";
     }
     return "unknown tunnels error";
   }

@@ -13,6 +13,7 @@ enum class Errc {
   kReplay,         // a cell's sequence number was seen or is too old
   kTooLarge,       // a message over kMaxTunnelMessage
   kNoRoute,        // no usable hops, tunnel or peer
+  kLimit,          // a configured limit is reached (streams per destination pair, ...)
 };
 
 const std::error_category& tunnels_category();
