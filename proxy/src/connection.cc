@@ -167,8 +167,13 @@ void Connection::try_next() {
     const Choice& choice = choices_[next_choice_++];
     if (next_choice_ == 1 && affinity_reserved_) return connect(choice);
     BackendState& st = state(choice.slot);
-    if (st.breaker(now, table.policy().breaker) == Breaker::kHalfOpen && !st.try_begin_trial()) continue;
-    if (!st.try_reserve(table.table().backends[choice.backend].hard_limit)) continue;
+    const bool half_open = st.breaker(now, table.policy().breaker) == Breaker::kHalfOpen;
+    if (half_open && !st.try_begin_trial()) continue;
+    if (!st.try_reserve(table.table().backends[choice.backend].hard_limit)) {
+      if (half_open) st.end_trial();
+      continue;
+    }
+    on_trial_ = half_open;
     held_ = choice.slot;
     return connect(choice);
   }
@@ -194,7 +199,10 @@ void Connection::connect(const Choice& choice) {
 
 void Connection::on_connect(const error_code& ec, SlotIndex slot) {
   timer_.cancel();
-  if (closed_) return;
+  if (closed_) {
+    if (on_trial_) state(slot).end_trial();  // a half-open backend must not wait for this outcome
+    return;
+  }
   ProxyShared& shared = worker_.shared_;
   const core::TimePoint now = worker_.now();
   if (ec) {

@@ -74,6 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   core::TimePoint connect_started_{};
   std::uint32_t last_active_s_ = 0;
   bool timed_out_ = false;
+  bool on_trial_ = false;  // this connection is the one trial of a half-open backend
   bool closed_ = false;
   Pump up_{&client_, &backend_, true};
   Pump down_{&backend_, &client_, false};

@@ -55,6 +55,8 @@ class BackendState {
   Breaker breaker(core::TimePoint now, const BreakerPolicy& policy) const;
   // In kHalfOpen only one connection at a time may try the backend; true if this one may.
   bool try_begin_trial();
+  // A trial that ended without an outcome (the client left while it connected).
+  void end_trial() { trial_.store(false, std::memory_order_relaxed); }
   // Time left until an open breaker allows a trial (zero when not open).
   core::Duration open_for(core::TimePoint now) const;
 
