@@ -19,6 +19,7 @@
 #include "hop/router/console_cli.h"
 #include "hop/router/netdb_cli.h"
 #include "hop/router/node.h"
+#include "hop/router/proxy_cli.h"
 #include "hop/router/testnet.h"
 
 namespace {
@@ -45,6 +46,15 @@ commands:
                                          http://127.0.0.1:7070): status, peer profiles,
                                          our tunnels, as a table or the JSON as served
   netdb --console URL|--json             the routers in a running node's NetDB, from its console
+  proxy init-db PATH                     create an empty routing.db (the geo-proxy's backends)
+  proxy check (--config FILE | --routing-db PATH [--geoip PATH])
+                                         what the geo-proxy would load: backends, geo overrides,
+                                         skipped rows with their reason
+  proxy explain --ip ADDR [--app NAME] (--config FILE | --routing-db PATH [--geoip PATH]
+                [--region R]) [--json]   where the proxy would send that client, and why
+  proxy [status] [--console URL] [--json]
+                                         a running node's geo-proxy: listeners, routing.db,
+                                         counters, backends; see hopline proxy help
   help config                            list every config key with its default
   version
 
@@ -296,6 +306,7 @@ int run(int argc, char** argv) {
       (command != "netdb" || (!args.empty() && (args[0] == "--json" || args[0].rfind("--console", 0) == 0)))) {
     return router::run_console_command(command, args, std::cout, std::cerr);
   }
+  if (command == "proxy") return router::run_proxy_command(args, std::cout, std::cerr);
   if (command == "netdb") return router::run_netdb_command(args, std::cout, std::cerr, core::WallClock::now());
   if (command == "version" || command == "--version") {
     std::cout << "hopline " << HOP_VERSION << "\n";

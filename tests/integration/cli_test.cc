@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -278,6 +279,80 @@ TEST(Cli, SighupReloadsTheLogLevelAndNamesWhatNeedsARestart) {
   EXPECT_TRUE(wait_for_line(log, "reload failed, keeping the running config: ").has_value()) << slurp(log);
   node.signal(SIGTERM);
   EXPECT_EQ(node.wait(10s), 0) << "still running after the failed reload, and stops cleanly";
+}
+
+// ---- hopline proxy ----
+
+// The shared test data beside the project (tests/CMakeLists.txt: PROJECT_SOURCE_DIR/../shared);
+// cli_test does not get HOP_SHARED_DIR, so it is found from this file's path.
+fs::path shared_dir() {
+#ifdef HOP_SHARED_DIR
+  return HOP_SHARED_DIR;
+#else
+  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared";
+#endif
+}
+
+bool has_sqlite3_shell() { return std::system("command -v sqlite3 >/dev/null 2>&1") == 0; }
+
+TEST(Cli, ProxyInitDbThenCheckAndExplainAsAnOperatorRunsThem) {
+  TempDir dir;
+  const auto db = dir.path() / "routing.db";
+  const auto out = dir.path() / "out.txt";
+  const auto geoip = shared_dir() / "geoip" / "GeoLite2-Country-Test.mmdb";
+  ASSERT_TRUE(fs::exists(geoip)) << geoip;
+  ASSERT_EQ(run({"proxy", "init-db", db.string()}, out), 0) << slurp(out);
+  EXPECT_NE(slurp(out).find("created routing.db " + db.string()), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "init-db", db.string()}, out), 1);
+  EXPECT_NE(slurp(out).find("already has a routing.db schema"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "check", "--routing-db", db.string()}, out), 0) << slurp(out);
+  EXPECT_NE(slurp(out).find("loads: 0 backends, 0 geo overrides, 0 rows skipped"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", db.string(), "--geoip", geoip.string(), "--ip", "89.160.20.113"}, out), 0)
+      << slurp(out);
+  EXPECT_NE(slurp(out).find("no backend can take this client: routing.db has no backends"), std::string::npos) << slurp(out);
+
+  // Rows as the init-db hint adds them, with the sqlite3 shell.
+  if (!has_sqlite3_shell()) GTEST_SKIP() << "no sqlite3 shell: the rest needs one to add rows";
+  const std::string sql =
+      "INSERT INTO backends(id, country, continent, target, soft_limit, hard_limit) VALUES"
+      " ('se-1', 'SE', 'EU', '127.0.0.1:9001', 10, 20), ('de-1', 'DE', 'EU', '127.0.0.1:9002', 10, 20),"
+      " ('bad', 'SE', 'EU', '127.0.0.1:9003', 10, 5);";
+  ASSERT_EQ(std::system(("sqlite3 '" + db.string() + "' \"" + sql + "\"").c_str()), 0);
+  EXPECT_EQ(run({"proxy", "check", "--routing-db", db.string()}, out), 0) << slurp(out);
+  EXPECT_NE(slurp(out).find("hard_limit 5 is below soft_limit 10"), std::string::npos) << slurp(out);
+  EXPECT_NE(slurp(out).find("loads: 2 backends, 0 geo overrides, 1 row skipped"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", db.string(), "--geoip", geoip.string(), "--ip", "89.160.20.113"}, out), 0)
+      << slurp(out);
+  EXPECT_NE(slurp(out).find("place:       country SE, continent EU (GeoIP: GeoLite2-Country"), std::string::npos)
+      << slurp(out);
+  EXPECT_NE(slurp(out).find("would choose: se-1 (tier country, score 0.1)"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", db.string(), "--ip", "89.160.20.113", "--json"}, out), 0);
+  EXPECT_EQ(slurp(out).rfind("{\"client\":\"89.160.20.113\"", 0), 0u) << slurp(out);
+}
+
+TEST(Cli, ProxyCommandsSayWhatIsWrongWithTheirArgumentsOrFiles) {
+  TempDir dir;
+  const auto out = dir.path() / "out.txt";
+  const auto db = dir.path() / "routing.db";
+  ASSERT_EQ(run({"proxy", "init-db", db.string()}, out), 0) << slurp(out);
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", db.string()}, out), 2);
+  EXPECT_NE(slurp(out).find("hopline proxy: explain needs --ip ADDR"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", db.string(), "--ip", "1.2.3"}, out), 2);
+  EXPECT_NE(slurp(out).find("--ip '1.2.3' is not an IPv4 or IPv6 address"), std::string::npos) << slurp(out);
+  const auto missing = dir.path() / "missing.db";
+  EXPECT_EQ(run({"proxy", "explain", "--routing-db", missing.string(), "--ip", "192.0.2.1"}, out), 1);
+  EXPECT_NE(slurp(out).find(missing.string() + " does not exist"), std::string::npos) << slurp(out);
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_EQ(run({"proxy", "check", "--routing-db", db.string(), "--geoip", (dir.path() / "none.mmdb").string()}, out), 1);
+  EXPECT_NE(slurp(out).find("none.mmdb"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "check"}, out), 2);
+  EXPECT_NE(slurp(out).find("--config FILE"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "status", "--console", "http://127.0.0.1:1"}, out), 1);
+  EXPECT_NE(slurp(out).find("cannot reach the console at http://127.0.0.1:1"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"proxy", "launch"}, out), 2);
+  EXPECT_NE(slurp(out).find("unknown proxy command 'launch'"), std::string::npos) << slurp(out);
+  EXPECT_EQ(run({"help"}, out), 0);
+  EXPECT_NE(slurp(out).find("proxy explain --ip ADDR"), std::string::npos) << slurp(out);
 }
 
 TEST(Cli, TestnetDemoFormsAFullMesh) {
