@@ -1,17 +1,24 @@
 #include "hop/core/identity.h"
 
-#include <sys/stat.h>
-
 #include <cstring>
 
 #include "hop/core/encoding.h"
 #include "hop/core/errors.h"
-#include "hop/core/files.h"
+#include "hop/core/key_file.h"
 
 namespace hop::core {
 namespace {
 
-constexpr std::string_view kFileMagic = "HOPKEY01";
+static_assert(Identity::kFileSize == kKeyFileSize);
+
+constexpr KeyFileKind kIdentityKeyFile{
+    .magic = "HOPKEY01",
+    .what = "identity",
+    .format = "Hopline key file",
+    .missing_hint = " (create one with: hopline keygen --out DIR)",
+    .corrupt_hint = " (restore it from a backup, or create a new identity with 'hopline keygen', which changes"
+                    " the router hash)",
+};
 constexpr std::string_view kCertificateLabel = "hopline-identity-v1";
 
 Bytes certificate_message(const crypto::Key32& static_key) {
@@ -68,57 +75,13 @@ Identity Identity::from_secrets(const crypto::Key32& signing_seed,
 }
 
 Result<Identity> Identity::load(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(std::error_code(errno, std::generic_category()),
-                      "identity file " + path.string() +
-                          " cannot be read (create one with: hopline keygen --out DIR)");
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(Errc::kInsecurePermissions,
-                      "identity file " + path.string() + " has mode " + mode +
-                          " and is readable by other users; run: chmod 600 " + path.string());
-  }
-  auto data = read_file(path, kFileSize);
-  if (!data) return data.error().wrap("loading identity");
-  const std::string corrupt_hint =
-      " (restore it from a backup, or create a new identity with 'hopline keygen', which changes"
-      " the router hash)";
-  if (data->size() != kFileSize ||
-      std::memcmp(data->data(), kFileMagic.data(), kFileMagic.size()) != 0) {
-    return make_error(Errc::kCorrupt,
-                      "identity file " + path.string() + " is not a Hopline key file" + corrupt_hint);
-  }
-  const ByteView body(data->data(), kFileSize - 32);
-  const crypto::Key32 expected = crypto::blake2b_256(body);
-  if (std::memcmp(expected.data(), data->data() + kFileSize - 32, 32) != 0) {
-    crypto::secure_wipe(*data);
-    return make_error(Errc::kCorrupt,
-                      "identity file " + path.string() + " fails its checksum" + corrupt_hint);
-  }
-  crypto::Key32 seed;
-  crypto::Key32 secret;
-  std::memcpy(seed.data(), data->data() + 8, 32);
-  std::memcpy(secret.data(), data->data() + 40, 32);
-  Identity id = from_secrets(seed, secret);
-  crypto::secure_wipe(seed);
-  crypto::secure_wipe(secret);
-  crypto::secure_wipe(*data);
-  return id;
+  auto secrets = load_key_file(path, kIdentityKeyFile);
+  if (!secrets) return secrets.error();
+  return from_secrets(secrets->signing_seed.bytes(), secrets->x25519_secret.bytes());
 }
 
 Status Identity::save(const std::filesystem::path& path) const {
-  Bytes data(kFileMagic.begin(), kFileMagic.end());
-  append(data, signing_.seed.bytes());
-  append(data, static_.secret.bytes());
-  const crypto::Key32 sum = crypto::blake2b_256(data);
-  append(data, sum);
-  Status st = atomic_write_file(path, data, 0600);
-  crypto::secure_wipe(data);
-  if (!st) return st.error().wrap("saving identity");
-  return {};
+  return save_key_file(path, kIdentityKeyFile, {signing_.seed, static_.secret});
 }
 
 }  // namespace hop::core

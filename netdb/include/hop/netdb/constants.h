@@ -64,4 +64,14 @@ inline constexpr std::uint32_t kStoreSchemaVersion = 1;
 // Another process (an operator's sqlite3 shell) may hold a lock briefly.
 inline constexpr auto kStoreBusyTimeout = 5s;
 
+// LeaseSets (docs/netdb.md, "LeaseSets and destinations").
+// A full LeaseSet (16 leases) encodes to about 0.9 KiB; the rest is room for later fields.
+inline constexpr std::size_t kMaxLeaseSetSize = 4096;
+// A pool has at most 6 inbound tunnels; 16 covers overlapping replacements with room to spare.
+inline constexpr std::size_t kMaxLeases = 16;
+// Tunnels live 10 min; one more minute covers a tunnel built just before the LeaseSet was signed.
+inline constexpr auto kMaxLeaseLifetime = 11min;
+// Default oldest published time accepted: with kMaxLeaseLifetime, nothing older can still be live.
+inline constexpr auto kLeaseSetMaxAge = 11min;
+
 }  // namespace hop::netdb
