@@ -3,6 +3,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "console_proxy.h"
 #include "hop/router/node.h"
 #include "json_writer.h"
 #include "netdb_format.h"
@@ -100,7 +101,7 @@ void write_profile(JsonWriter& j, const core::RouterHash& peer, const netdb::Pee
 
 bool is_api_path(std::string_view path) {
   return path == "/api/v1/status" || path == "/api/v1/peers" || path == "/api/v1/netdb" ||
-         path == "/api/v1/tunnels" || path == "/api/v1/transit";
+         path == "/api/v1/tunnels" || path == "/api/v1/transit" || path == "/api/v1/proxy";
 }
 
 std::optional<std::string> api_json(std::string_view path, const Node& node, const ConsoleTimes& times) {
@@ -109,6 +110,7 @@ std::optional<std::string> api_json(std::string_view path, const Node& node, con
   if (path == "/api/v1/netdb") return netdb_json(node);
   if (path == "/api/v1/tunnels") return tunnels_json(node, times);
   if (path == "/api/v1/transit") return transit_json(node, times);
+  if (path == "/api/v1/proxy") return proxy_json(node, times);
   return std::nullopt;
 }
 

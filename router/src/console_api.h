@@ -30,5 +30,6 @@ std::string peers_json(const Node& node, const ConsoleTimes& times);
 std::string netdb_json(const Node& node);
 std::string tunnels_json(const Node& node, const ConsoleTimes& times);
 std::string transit_json(const Node& node, const ConsoleTimes& times);
+// GET /api/v1/proxy is proxy_json() (console_proxy.h).
 
 }  // namespace hop::router

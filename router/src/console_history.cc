@@ -5,6 +5,7 @@
 
 #include "console_pages.h"
 #include "hop/router/node.h"
+#include "hop/router/proxy_host.h"
 
 namespace hop::router {
 namespace {
@@ -71,7 +72,14 @@ ConsoleSample sample_node(const Node& node, core::TimePoint now) {
   }));
   s.build_success = tm.build_success_rate(kConsoleBuildWindow);
   s.latency_ms = mean_latency_ms(views);
+  if (const ProxyHost* proxy = node.proxy()) s.proxy_clients = proxy->shared().counters.current();
   return s;
+}
+
+std::vector<ConsoleSample> samples_to_now(const ConsoleHistory& history, const Node& node, core::TimePoint now) {
+  auto samples = history.samples();
+  if (samples.empty() || samples.back().time < now) samples.push_back(sample_node(node, now));
+  return samples;
 }
 
 ConsoleHistory::ConsoleHistory(std::size_t capacity) : ring_(std::max<std::size_t>(capacity, 1)) {}
@@ -122,6 +130,20 @@ std::string svg_chart(std::string_view title, const std::vector<double>& series)
     if (series.size() == 1) out += " " + coordinate(kPadLeft + plot_w) + "," + coordinate(y);
   }
   return out + "\"/></svg>";
+}
+
+std::string svg_load_bar(std::uint32_t active, std::uint32_t soft, std::uint32_t hard) {
+  const double full = hard > 0 ? static_cast<double>(hard) : 1.0;
+  const double fill = std::min(1.0, static_cast<double>(active) / full) * kSvgBarWidth;
+  const double tick = std::min(1.0, static_cast<double>(soft) / full) * kSvgBarWidth;
+  const char* color = active >= hard && hard > 0 ? "#c33" : active > soft ? "#e90" : "#2a6";
+  const std::string w = std::to_string(kSvgBarWidth), h = std::to_string(kSvgBarHeight);
+  const std::string load = std::to_string(active) + "/" + std::to_string(soft) + "/" + std::to_string(hard);
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"bar\" width=\"" + w + "\" height=\"" + h +
+         "\" viewBox=\"0 0 " + w + " " + h + "\" role=\"img\"><title>" + load + "</title><rect width=\"" + w +
+         "\" height=\"" + h + "\" fill=\"#eee\"/><rect width=\"" + coordinate(fill) + "\" height=\"" + h +
+         "\" fill=\"" + color + "\"/><rect x=\"" + coordinate(std::max(0.0, tick - 1)) + "\" width=\"2\" height=\"" +
+         h + "\" fill=\"#333\"/></svg>";
 }
 
 }  // namespace hop::router

@@ -1,6 +1,7 @@
 // ConsoleHistory: the console's last hour of the node, a fixed-size ring of samples (one every
-// kConsoleHistoryPeriod, taken by ConsoleServer's timer), and svg_chart() that draws one series
-// as an inline SVG polyline for the HTML pages. No I/O, no clock reads: `now` comes in.
+// kConsoleHistoryPeriod, taken by ConsoleServer's timer), svg_chart() that draws one series as an
+// inline SVG polyline for the HTML pages, and svg_load_bar() for a backend's load. No I/O, no
+// clock reads: `now` comes in.
 // Thread affinity: the node's network thread (sample_node reads the live node).
 #pragma once
 
@@ -31,10 +32,16 @@ struct ConsoleSample {
   std::size_t tunnels = 0;                  // our established tunnels, both directions
   std::optional<double> build_success;      // over kConsoleBuildWindow; nullopt: none finished
   std::optional<double> latency_ms;         // mean last tunnel test round trip; nullopt: none
+  std::uint32_t proxy_clients = 0;          // geo-proxy client connections; 0 without a proxy
 };
 
 // Reads the sample from the node's public accessors.
 ConsoleSample sample_node(const Node& node, core::TimePoint now);
+
+class ConsoleHistory;
+
+// The stored samples plus the node as it is at `now`, so graphs and rates reach the present.
+std::vector<ConsoleSample> samples_to_now(const ConsoleHistory& history, const Node& node, core::TimePoint now);
 
 class ConsoleHistory {
  public:
@@ -66,5 +73,12 @@ inline constexpr int kSvgHeight = 80;
 // oldest left) and its min and max as axis labels; "no data" for an empty series. The title is
 // HTML-escaped; the rest is numbers. No script, no external references.
 std::string svg_chart(std::string_view title, const std::vector<double>& series);
+
+inline constexpr int kSvgBarWidth = 100;
+inline constexpr int kSvgBarHeight = 10;
+
+// A kSvgBarWidth x kSvgBarHeight <svg> load bar: `active` of `hard` filled (green up to `soft`,
+// orange above it, red when full), a dark tick at `soft`, titled "active/soft/hard". Numbers only.
+std::string svg_load_bar(std::uint32_t active, std::uint32_t soft, std::uint32_t hard);
 
 }  // namespace hop::router

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "console_history.h"
+#include "console_proxy.h"
 #include "hop/router/node.h"
 #include "netdb_format.h"
 
@@ -23,23 +24,23 @@ constexpr std::string_view kStyle =
     "table{border-collapse:collapse;margin:4px 0 12px}th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}"
     "th{background:#eee}td{font-family:ui-monospace,monospace;font-size:12px}"
     ".chart{background:#fff;border:1px solid #ccc;margin:4px 8px 4px 0}.chart text{font-size:10px;fill:#555}"
+    ".bar{vertical-align:middle;margin-left:6px;border:1px solid #ccc}"
+    ".warn{background:#fee;border:1px solid #c33;padding:6px 10px;margin:8px 0;max-width:60em}"
+    ".note{background:#eef;border:1px solid #88a;padding:6px 10px;margin:8px 0;max-width:60em}"
     "footer{color:#777;padding:8px 16px;font-size:12px}";
 
 struct PageLink {
   std::string_view path;
   std::string_view name;
 };
-constexpr std::array<PageLink, 5> kPages{{{"/", "Overview"},
+constexpr std::array<PageLink, 6> kPages{{{"/", "Overview"},
                                           {"/peers", "Peers"},
                                           {"/netdb", "NetDB"},
                                           {"/tunnels", "Tunnels"},
-                                          {"/transit", "Transit"}}};
+                                          {"/transit", "Transit"},
+                                          {"/proxy", "Proxy"}}};
 
-std::string fixed(double v, int decimals) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
+std::string fixed(double v, int decimals) { return format_fixed(v, decimals); }
 
 std::string ms(const std::optional<core::Duration>& d) {
   if (!d) return "-";
@@ -51,21 +52,13 @@ std::string percent(const std::optional<double>& ratio) {
   return fixed(*ratio * 100.0, 1) + " %";
 }
 
-std::string bytes(double b) {
-  constexpr std::array<std::string_view, 4> kUnits{"B", "KiB", "MiB", "GiB"};
-  std::size_t unit = 0;
-  while (b >= 1024.0 && unit + 1 < kUnits.size()) {
-    b /= 1024.0;
-    ++unit;
-  }
-  return fixed(b, unit == 0 ? 0 : 1) + " " + std::string(kUnits[unit]);
-}
+std::string bytes(double b) { return format_bytes(b); }
 
 std::string rate(const std::optional<double>& bps) { return bps ? bytes(*bps) + "/s" : "-"; }
 
 std::string short_hash(const core::RouterHash& h) { return h.to_string().substr(0, 12); }
 
-std::string section(std::string_view title) { return "<h2>" + html_escape(title) + "</h2>"; }
+std::string section(std::string_view title) { return html_section(title); }
 
 std::string layout(std::string_view path, std::string_view title, const Node& node, const std::string& body) {
   std::string out =
@@ -108,15 +101,8 @@ std::string overview_charts(const std::vector<ConsoleSample>& s) {
          svg_chart("tunnel latency (ms)", series_of(s, [](const ConsoleSample& x) { return x.latency_ms; }));
 }
 
-// The stored samples and the node as it is now, so the graphs and rates reach the present.
-std::vector<ConsoleSample> samples_to_now(const Node& node, const ConsoleTimes& times, const ConsoleHistory& history) {
-  auto samples = history.samples();
-  if (samples.empty() || samples.back().time < times.now) samples.push_back(sample_node(node, times.now));
-  return samples;
-}
-
 std::string overview(const Node& node, const ConsoleTimes& times, const ConsoleHistory& history) {
-  const auto samples = samples_to_now(node, times, history);
+  const auto samples = samples_to_now(history, node, times.now);
   const auto in = rate_in(samples), out = rate_out(samples);
   const auto& tm = node.tunnels();
   const auto views = tm.tunnels();
@@ -205,7 +191,7 @@ std::string tunnel_pages(const Node& node, const ConsoleTimes& times, const Cons
                         std::to_string(c.builds_refused), std::to_string(c.builds_timed_out),
                         percent(tm.build_success_rate(kConsoleBuildWindow)),
                         percent(tm.build_success_rate_since_start())}}});
-  const auto samples = samples_to_now(node, times, history);
+  const auto samples = samples_to_now(history, node, times.now);
   body += svg_chart("build success (10 min)", series_of(samples, [](const ConsoleSample& x) { return x.build_success; }));
   body += svg_chart("established tunnels", series_of(samples, [](const ConsoleSample& x) {
                       return std::optional<double>(static_cast<double>(x.tunnels));
@@ -256,6 +242,24 @@ std::string transit(const Node& node, const ConsoleTimes& times) {
 
 }  // namespace
 
+std::string format_fixed(double v, int decimals) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string format_bytes(double b) {
+  constexpr std::array<std::string_view, 4> kUnits{"B", "KiB", "MiB", "GiB"};
+  std::size_t unit = 0;
+  while (b >= 1024.0 && unit + 1 < kUnits.size()) {
+    b /= 1024.0;
+    ++unit;
+  }
+  return format_fixed(b, unit == 0 ? 0 : 1) + " " + std::string(kUnits[unit]);
+}
+
+std::string html_section(std::string_view title) { return "<h2>" + html_escape(title) + "</h2>"; }
+
 std::string html_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -298,6 +302,7 @@ std::optional<std::string> page_html(std::string_view path, const Node& node, co
   if (path == "/netdb") return layout(path, "NetDB", node, netdb_page(node));
   if (path == "/tunnels") return layout(path, "Tunnels", node, tunnel_pages(node, times, history));
   if (path == "/transit") return layout(path, "Transit tunnels", node, transit(node, times));
+  if (path == "/proxy") return layout(path, "Geo-proxy", node, proxy_page_body(node, times, history));
   return std::nullopt;
 }
 

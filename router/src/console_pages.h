@@ -1,4 +1,4 @@
-// The console's HTML pages (/, /peers, /netdb, /tunnels, /transit; docs/console.md "Pages"):
+// The console's HTML pages (/, /peers, /netdb, /tunnels, /transit, /proxy; docs/console.md "Pages"):
 // server-rendered, one inline <style>, no JavaScript and no external resources, refreshed by
 // <meta http-equiv="refresh">. Every string from the node or its peers goes through html_escape.
 // No I/O; times come in ConsoleTimes, history from ConsoleHistory.
@@ -21,6 +21,12 @@ inline constexpr int kPageRefreshSeconds = 10;  // matches kConsoleHistoryPeriod
 
 // `text` safe inside HTML text and double- or single-quoted attributes (& < > " ').
 std::string html_escape(std::string_view text);
+
+// Numbers for people: `v` with `decimals` decimals; a byte count in B, KiB, MiB or GiB.
+std::string format_fixed(double v, int decimals);
+std::string format_bytes(double b);
+// <h2> with the escaped title.
+std::string html_section(std::string_view title);
 
 // A table of plain-text cells; html_table escapes every header and cell.
 struct HtmlTable {

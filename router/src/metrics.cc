@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -8,14 +9,24 @@
 #include <string_view>
 #include <utility>
 
+#include "console_proxy.h"
 #include "hop/router/node.h"
 
 namespace hop::router {
 namespace {
 
-enum class Kind : std::uint8_t { kCounter, kGauge };
+enum class Kind : std::uint8_t { kCounter, kGauge, kHistogram };
 
 using Label = std::pair<std::string_view, std::string_view>;
+
+std::string_view type_name(Kind kind) {
+  switch (kind) {
+    case Kind::kCounter: return "counter";
+    case Kind::kGauge: return "gauge";
+    case Kind::kHistogram: return "histogram";
+  }
+  return "untyped";
+}
 
 // Writes families one at a time: HELP and TYPE, then their samples.
 class Exposition {
@@ -28,12 +39,34 @@ class Exposition {
     out_ += help;  // ours: no backslashes or newlines to escape
     out_ += "\n# TYPE ";
     out_ += name;
-    out_ += kind == Kind::kCounter ? " counter\n" : " gauge\n";
+    out_ += ' ';
+    out_ += type_name(kind);
+    out_ += '\n';
     return *this;
   }
-  // A sample of the current family; label values are ours (no escaping needed).
-  Exposition& sample(double value, std::initializer_list<Label> labels = {}) {
+  // A sample of the current family; label values are escaped (\\, \", \n).
+  Exposition& sample(double value, std::initializer_list<Label> labels = {}) { return line("", value, labels); }
+  Exposition& sample(std::uint64_t value, std::initializer_list<Label> labels = {}) {
+    return sample(static_cast<double>(value), labels);
+  }
+  // The current family as a histogram: `cumulative` counts per upper bound in `bounds`, then
+  // +Inf (so one more count than bounds); _count is the +Inf bucket.
+  template <std::size_t N>
+  Exposition& histogram(const std::array<double, N>& bounds, const std::array<std::uint64_t, N + 1>& cumulative,
+                        double sum) {
+    for (std::size_t i = 0; i <= N; ++i) {
+      const std::string le = i < N ? number(bounds[i]) : "+Inf";
+      line("_bucket", static_cast<double>(cumulative[i]), {{"le", le}});
+    }
+    line("_sum", sum, {});
+    return line("_count", static_cast<double>(cumulative[N]), {});
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  Exposition& line(std::string_view suffix, double value, std::initializer_list<Label> labels) {
     out_ += name_;
+    out_ += suffix;
     if (labels.size() > 0) {
       out_ += '{';
       bool first = true;
@@ -42,30 +75,21 @@ class Exposition {
         first = false;
         out_ += k;
         out_ += "=\"";
-        out_ += v;
+        out_ += escape_label_value(v);
         out_ += '"';
       }
       out_ += '}';
     }
     out_ += ' ';
-    append_number(value);
+    out_ += number(value);
     out_ += '\n';
     return *this;
   }
-  Exposition& sample(std::uint64_t value, std::initializer_list<Label> labels = {}) {
-    return sample(static_cast<double>(value), labels);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  void append_number(double value) {
-    if (std::isnan(value)) {
-      out_ += "NaN";
-      return;
-    }
+  static std::string number(double value) {
+    if (std::isnan(value)) return "NaN";
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, ec == std::errc() ? static_cast<std::size_t>(end - buf) : 0);
+    return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
   }
 
   std::string out_;
@@ -159,7 +183,95 @@ void netdb_metrics(Exposition& m, const Node& node) {
       .sample(prober.bandwidth_probes_answered(), {{"event", "answered"}});
 }
 
+// Per-backend families, one sample per backend of the routing table in use (none without a proxy).
+void proxy_backend_metrics(Exposition& m, const std::vector<ProxyBackendView>& backends) {
+  m.family("hopline_proxy_connections_total", Kind::kCounter, "Connections made to each backend.");
+  for (const auto& b : backends) m.sample(b.connections_total, {{"backend", b.backend.id}});
+  m.family("hopline_proxy_connections_current", Kind::kGauge, "Connections holding a slot of each backend.");
+  for (const auto& b : backends) m.sample(std::uint64_t{b.active}, {{"backend", b.backend.id}});
+  m.family("hopline_proxy_backend_connect_seconds", Kind::kGauge,
+           "Smoothed (EWMA) time to connect to each backend; 0 before the first connection.");
+  for (const auto& b : backends) m.sample(b.connect_time_ms / 1000.0, {{"backend", b.backend.id}});
+  m.family("hopline_proxy_backend_up", Kind::kGauge, "1 when a backend is healthy in routing.db and its breaker is not open.");
+  for (const auto& b : backends) m.sample(std::uint64_t{b.is_up() ? 1u : 0u}, {{"backend", b.backend.id}});
+  m.family("hopline_proxy_bytes_total", Kind::kCounter, "Bytes relayed to and from each backend.");
+  for (const auto& b : backends) {
+    m.sample(b.bytes_to_backend, {{"backend", b.backend.id}, {"direction", "to_backend"}})
+        .sample(b.bytes_from_backend, {{"backend", b.backend.id}, {"direction", "from_backend"}});
+  }
+  m.family("hopline_proxy_backend_errors_total", Kind::kCounter, "Failed connections to each backend, by reason.");
+  for (const auto& b : backends) {
+    for (std::size_t e = 0; e < kBackendErrorCount; ++e) {
+      m.sample(b.errors[e], {{"backend", b.backend.id}, {"reason", proxy::to_string(static_cast<proxy::BackendError>(e))}});
+    }
+  }
+}
+
+// One family with one unlabelled sample, or none when `v` is null (no proxy).
+void proxy_single(Exposition& m, std::string_view name, Kind kind, std::string_view help, const ProxyView* v,
+                  double (*value)(const ProxyView&)) {
+  m.family(name, kind, help);
+  if (v) m.sample(value(*v));
+}
+
+void proxy_process_metrics(Exposition& m, const ProxyView* v) {
+  using V = const ProxyView&;
+  proxy_single(m, "hopline_proxy_client_connections", Kind::kGauge, "Client connections open now.", v,
+               [](V x) { return static_cast<double>(x.current); });
+  proxy_single(m, "hopline_proxy_accepted_total", Kind::kCounter, "Client connections accepted.", v,
+               [](V x) { return static_cast<double>(x.accepted); });
+  m.family("hopline_proxy_refused_total", Kind::kCounter, "Client connections closed without a backend, by reason.");
+  for (std::size_t r = 0; v && r < kRefusalCount; ++r) {
+    m.sample(v->refused[r], {{"reason", proxy::to_string(static_cast<proxy::Refusal>(r))}});
+  }
+  proxy_single(m, "hopline_proxy_accept_errors_total", Kind::kCounter, "Failed accepts on the proxy listeners.", v,
+               [](V x) { return static_cast<double>(x.accept_errors); });
+  proxy_single(m, "hopline_proxy_geoip_misses_total", Kind::kCounter,
+               "Clients that neither a geo_override nor GeoIP could place.", v,
+               [](V x) { return static_cast<double>(x.geoip_misses); });
+  proxy_single(m, "hopline_proxy_geoip_errors_total", Kind::kCounter, "GeoIP lookups that failed (a corrupt database).",
+               v, [](V x) { return static_cast<double>(x.geoip_errors); });
+  proxy_single(m, "hopline_proxy_affinity_entries", Kind::kGauge, "Live client affinity bindings.", v,
+               [](V x) { return static_cast<double>(x.affinity_entries); });
+  proxy_single(m, "hopline_proxy_routing_version", Kind::kGauge, "Successful routing.db loads (the version in use).",
+               v, [](V x) { return static_cast<double>(x.routing.version); });
+  proxy_single(m, "hopline_proxy_routing_load_ok", Kind::kGauge, "1 when the last routing.db load succeeded.", v,
+               [](V x) { return x.routing_ok() ? 1.0 : 0.0; });
+  m.family("hopline_proxy_selection_seconds", Kind::kHistogram, "Time to choose the backends for one client.");
+  if (!v) return;
+  std::array<double, proxy::kSelectionBucketsUs.size()> bounds{};
+  for (std::size_t i = 0; i < bounds.size(); ++i) bounds[i] = proxy::kSelectionBucketsUs[i] / 1e6;
+  m.histogram(bounds, v->selection_buckets, static_cast<double>(v->selection_sum_ns) / 1e9);
+}
+
+// The hopline_proxy_* families: always declared, so the set of families does not depend on the
+// config; samples only when the node runs a proxy.
+void proxy_metrics(Exposition& m, const Node& node, const ConsoleTimes& times) {
+  std::optional<ProxyView> view;
+  if (const ProxyHost* host = node.proxy()) view = read_proxy_view(*host, times.now);
+  const std::vector<ProxyBackendView> none;
+  proxy_backend_metrics(m, view ? view->backends : none);
+  proxy_process_metrics(m, view ? &*view : nullptr);
+}
+
 }  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string metrics_text(const Node& node, const ConsoleTimes& times) {
   Exposition m;
@@ -168,6 +280,7 @@ std::string metrics_text(const Node& node, const ConsoleTimes& times) {
   link_metrics(m, node);
   tunnel_metrics(m, node);
   netdb_metrics(m, node);
+  proxy_metrics(m, node, times);
   return m.take();
 }
 

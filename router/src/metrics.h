@@ -4,12 +4,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "console_api.h"
 
 namespace hop::router {
 
 class Node;
+
+// `value` as a label value may be written between double quotes: \\, \" and \n escaped.
+std::string escape_label_value(std::string_view value);
 
 // The whole exposition, ending with a newline.
 std::string metrics_text(const Node& node, const ConsoleTimes& times);

@@ -1,6 +1,7 @@
 // The console's HTML pages: the history ring and its SVG charts, the HTML escaper, and every page
-// served by real nodes on loopback (text/html, the CSP, the node's hash, live tunnels with hops).
-// With Debian's chromium installed, a headless browser loads /tunnels and leaves a screenshot.
+// served by real nodes on loopback (text/html, the CSP, the node's hash, live tunnels with hops),
+// and /proxy on a node whose geo-proxy fronts an echo backend. With Debian's chromium installed, a
+// headless browser loads /tunnels and /proxy and leaves screenshots.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -18,9 +19,13 @@
 
 #include "console_history.h"
 #include "console_pages.h"
+#include "hop/core/sqlite.h"
+#include "hop/proxy/routing_db.h"
 #include "hop/router/config.h"
 #include "hop/router/console.h"
 #include "hop/router/node.h"
+#include "hop/router/proxy_host.h"
+#include "support/echo_backend.h"
 #include "support/loopback.h"
 #include "support/local_nodes.h"
 #include "support/temp_dir.h"
@@ -93,6 +98,21 @@ TEST(ConsolePagesSvg, EmptyOneAndManyPointSeriesRender) {
   // 360 points: 359 separators inside points="...".
   const auto points = chart.substr(chart.find("points=\""));
   EXPECT_EQ(count_of(points.substr(0, points.find("\"/>")), " "), 359u);
+}
+
+TEST(ConsolePagesSvg, LoadBarFillsActiveOfHardWithATickAtSoft) {
+  const auto idle = svg_load_bar(0, 10, 20);
+  EXPECT_EQ(idle.rfind("<svg", 0), 0u);
+  EXPECT_TRUE(idle.ends_with("</svg>"));
+  EXPECT_NE(idle.find("<title>0/10/20</title>"), std::string::npos) << idle;
+  EXPECT_NE(idle.find("<rect width=\"0.0\""), std::string::npos) << idle;
+  EXPECT_NE(idle.find("<rect x=\"49.0\""), std::string::npos) << "the soft tick halfway: " << idle;
+  const auto busy = svg_load_bar(15, 10, 20);
+  EXPECT_NE(busy.find("<rect width=\"75.0\" height=\"10\" fill=\"#e90\""), std::string::npos) << busy;
+  const auto full = svg_load_bar(20, 10, 20);
+  EXPECT_NE(full.find("<rect width=\"100.0\" height=\"10\" fill=\"#c33\""), std::string::npos) << full;
+  EXPECT_NE(svg_load_bar(5, 0, 0).find("<svg"), std::string::npos) << "no limits: no division by zero";
+  EXPECT_EQ(busy.find("script"), std::string::npos);
 }
 
 // ---- escaping ----
@@ -170,11 +190,38 @@ struct Overlay : hop::test::LocalNodes {
   }
 };
 
+// One node (127.248.0.1, console on 127.0.0.1) whose geo-proxy fronts `backend` as "de-1", with
+// routing.db in its dir: a row with HTML in its id is left out and listed on the page.
+struct ProxyNode : hop::test::LocalNodes {
+  explicit ProxyNode(const hop::test::EchoBackend& backend) {
+    db = dir.path() / "routing.db";
+    EXPECT_TRUE(proxy::init_routing_db(db).ok());
+    EXPECT_EQ(sql.open(db, SQLITE_OPEN_READWRITE), SQLITE_OK);
+    exec("INSERT INTO backends(id,country,continent,region,target,soft_limit,hard_limit) VALUES"
+         "('de-1','DE','EU','eu-central','" + backend.target() + "',10,20),"
+         "('<script>alert(1)</script>','DE','EU','','127.0.0.1:1',1,2)");
+    auto c = small_node_config(248, 0);  // 127.248: apart from other tests
+    c.proxy.listeners = {{.host = "127.0.0.1", .port = 0}};
+    c.proxy.workers = 1;
+    c.proxy.routing_db = db;
+    c.proxy.reload_poll = std::chrono::milliseconds(50);
+    node = add(c);
+    EXPECT_TRUE(node && node->proxy());
+  }
+  void exec(const std::string& statement) { EXPECT_EQ(sql.exec(statement.c_str()), SQLITE_OK) << sql.error(); }
+  std::uint16_t port() const { return node->console()->local_endpoint().port(); }
+  std::uint16_t proxy_port() const { return node->proxy()->endpoints().at(0).port(); }
+
+  std::filesystem::path db;
+  core::sqlite::Database sql;
+  Node* node = nullptr;
+};
+
 TEST(ConsolePages, EveryPageIsServedAsHtmlWithTheNodesHash) {
   Overlay o;
   ASSERT_TRUE(o.wait_for_tunnels());
   const auto hash = o.front().identity().hash().to_string();
-  for (const std::string path : {"/", "/peers", "/netdb", "/tunnels", "/transit"}) {
+  for (const std::string path : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/proxy"}) {
     SCOPED_TRACE(path);
     const auto reply = get(o.io, o.port(), path);
     ASSERT_EQ(reply.status, 200) << reply.head;
@@ -188,8 +235,64 @@ TEST(ConsolePages, EveryPageIsServedAsHtmlWithTheNodesHash) {
     EXPECT_EQ(reply.body.find("<script"), std::string::npos);
     EXPECT_EQ(reply.body.find("http://"), reply.body.find("http://www.w3.org/2000/svg")) << "no external resources";
     EXPECT_EQ(count_of(reply.body, "<style>"), 1u);
+    for (const std::string link : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/proxy"}) {
+      EXPECT_NE(reply.body.find("<a href=\"" + link + "\""), std::string::npos) << "nav links " << link;
+    }
   }
   EXPECT_EQ(get(o.io, o.port(), "/nope").status, 404);
+}
+
+TEST(ConsolePages, WithoutAProxyTheProxyPageSaysHowToTurnItOn) {
+  Overlay o;
+  const auto page = get(o.io, o.port(), "/proxy").body;
+  EXPECT_NE(page.find("runs no geo-proxy"), std::string::npos) << page;
+  EXPECT_NE(page.find("proxy.listen"), std::string::npos);
+  EXPECT_NE(page.find("docs/proxy.md"), std::string::npos);
+  EXPECT_EQ(page.find("<h2>Backends"), std::string::npos);
+}
+
+TEST(ConsolePages, ProxyPageShowsBackendsLoadAndEscapesRoutingDb) {
+  hop::test::EchoBackend backend("de-1");
+  ProxyNode p(backend);
+  ASSERT_TRUE(p.node && p.node->proxy());
+  hop::test::TestClient client(p.proxy_port());
+  ASSERT_EQ(client.read_line(), "de-1");
+  ASSERT_TRUE(client.echoes("hello"));
+  const auto reply = get(p.io, p.port(), "/proxy");
+  ASSERT_EQ(reply.status, 200);
+  const auto& page = reply.body;
+  EXPECT_NE(page.find("<td>de-1</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>DE / EU / eu-central</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>" + backend.target() + "</td>"), std::string::npos);
+  EXPECT_NE(page.find("<td>1/10/20<svg"), std::string::npos) << "load with its bar, the client still connected";
+  EXPECT_NE(page.find("<td>healthy, breaker closed</td>"), std::string::npos);
+  EXPECT_NE(page.find("<td>127.0.0.1:" + std::to_string(p.proxy_port()) + "</td>"), std::string::npos) << "listener";
+  EXPECT_NE(page.find("proxy client connections"), std::string::npos) << "the graph";
+  // The invalid row's id is listed among the skipped rows, escaped.
+  EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos) << page;
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+  EXPECT_EQ(page.find("class=\"warn\""), std::string::npos) << "no failed load yet";
+  p.exec("DROP TABLE geo_overrides");
+  ASSERT_TRUE(hop::test::run_until(p.io, [&] { return !p.node->proxy()->status()->last_error.empty(); }, 5s));
+  const auto broken = get(p.io, p.port(), "/proxy").body;
+  const auto warn = broken.find("<div class=\"warn\">");
+  ASSERT_NE(warn, std::string::npos) << broken;
+  EXPECT_NE(broken.find("routing.db: the last load failed", warn), std::string::npos);
+  EXPECT_NE(broken.find("<td>de-1</td>"), std::string::npos) << "the last good table is still shown";
+}
+
+TEST(ConsolePagesHistory, SamplesTheProxysClientConnections) {
+  hop::test::EchoBackend backend("de-1");
+  ProxyNode p(backend);
+  ASSERT_TRUE(p.node && p.node->proxy());
+  EXPECT_EQ(sample_node(*p.node, core::SteadyClock::now()).proxy_clients, 0u);
+  hop::test::TestClient client(p.proxy_port());
+  ASSERT_EQ(client.read_line(), "de-1");
+  EXPECT_EQ(sample_node(*p.node, core::SteadyClock::now()).proxy_clients, 1u);
+  hop::test::LocalNodes plain;
+  Node* without = plain.add(plain.small_node_config(250, 0));
+  ASSERT_NE(without, nullptr);
+  EXPECT_EQ(sample_node(*without, core::SteadyClock::now()).proxy_clients, 0u) << "no proxy: 0";
 }
 
 TEST(ConsolePages, TunnelsPageShowsLiveTunnelsWithTheirHops) {
@@ -215,48 +318,84 @@ TEST(ConsolePages, TunnelsPageShowsLiveTunnelsWithTheirHops) {
   EXPECT_NE(overview.find("<td>tcp</td>"), std::string::npos);
 }
 
-// Debian's chromium (./run test installs it) loads /tunnels of a live overlay headless: no console
-// errors, the DOM shows tunnels and peers, and a screenshot lands in the build directory.
+// What headless chromium made of one page: its exit code, its log, the DOM, and the screenshot.
+struct BrowserRun {
+  int rc = -1;
+  std::string log;
+  std::string dom;
+  std::filesystem::path shot;
+};
+
+// Debian's chromium (./run test installs it) loads `url` twice: a screenshot into the build
+// directory as `shot_name`, then the DOM. The node runs on `io` (this thread) meanwhile.
+BrowserRun run_chromium(asio::io_context& io, const std::filesystem::path& tmp, const std::string& url,
+                        const std::string& shot_name) {
+  // The binary is BUILD_DIR/tests/unit/router_test.
+  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path();
+  BrowserRun run;
+  run.shot = build / shot_name;
+  std::filesystem::remove(run.shot);
+  const auto home = tmp / "chromium-home";
+  std::filesystem::create_directories(home);
+  const auto dom = tmp / "dom.html", log = tmp / "chromium.log";
+  const std::string flags = "HOME=" + home.string() + " timeout 45 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu "
+                            "--no-first-run --enable-logging=stderr --v=0 --window-size=1200,900 ";
+  const std::string command = flags + "--screenshot=" + run.shot.string() + " " + url + " 2>" + log.string() + " && " +
+                              flags + "--dump-dom " + url + " >" + dom.string() + " 2>>" + log.string();
+  std::atomic<bool> done = false;
+  std::thread browser([&] {
+    run.rc = std::system(command.c_str());
+    done = true;
+  });
+  // `timeout 45` bounds each chromium run, so the thread always ends.
+  const bool finished = hop::test::run_until(io, [&] { return done.load(); }, 100s);
+  browser.join();
+  EXPECT_TRUE(finished) << "chromium did not finish within 100 s";
+  std::ifstream log_in(log), dom_in(dom);
+  run.log.assign(std::istreambuf_iterator<char>(log_in), {});
+  run.dom.assign(std::istreambuf_iterator<char>(dom_in), {});
+  return run;
+}
+
+void expect_clean_load(const BrowserRun& run) {
+  EXPECT_EQ(run.rc, 0) << run.log;
+  EXPECT_EQ(run.log.find("Uncaught"), std::string::npos) << run.log;
+  EXPECT_EQ(run.log.find("ERROR:CONSOLE"), std::string::npos) << run.log;
+  EXPECT_EQ(run.log.find("Content Security Policy"), std::string::npos) << run.log;
+  ASSERT_TRUE(std::filesystem::exists(run.shot));
+  EXPECT_GT(std::filesystem::file_size(run.shot), 10u * 1024u);
+}
+
+// Headless chromium loads /tunnels of a live overlay: no console errors, the DOM shows tunnels
+// and peers, and a screenshot lands in the build directory.
 TEST(ConsolePagesBrowser, HeadlessChromiumLoadsTheTunnelsPage) {
   if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
   Overlay o;
   ASSERT_TRUE(o.wait_for_tunnels());
-  // The binary is BUILD_DIR/tests/unit/router_test.
-  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path();
-  const auto shot = build / "console-tunnels.png";
-  std::filesystem::remove(shot);
-  const auto home = o.dir.path() / "chromium-home";
-  std::filesystem::create_directories(home);
-  const auto url = "http://127.0.0.1:" + std::to_string(o.port()) + "/tunnels";
-  const auto dom = o.dir.path() / "dom.html", log = o.dir.path() / "chromium.log";
-  const std::string flags = "HOME=" + home.string() + " timeout 45 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu "
-                            "--no-first-run --enable-logging=stderr --v=0 --window-size=1200,900 ";
-  const std::string command = flags + "--screenshot=" + shot.string() + " " + url + " 2>" + log.string() + " && " +
-                              flags + "--dump-dom " + url + " >" + dom.string() + " 2>>" + log.string();
-  // The node runs on this thread's io_context while chromium fetches from it.
-  int rc = -1;
-  std::atomic<bool> done = false;
-  std::thread browser([&] {
-    rc = std::system(command.c_str());
-    done = true;
-  });
-  // `timeout 45` bounds each chromium run, so the thread always ends.
-  const bool finished = hop::test::run_until(o.io, [&] { return done.load(); }, 100s);
-  browser.join();
-  ASSERT_TRUE(finished) << "chromium did not finish within 100 s";
-  std::ifstream log_in(log), dom_in(dom);
-  const std::string errors{std::istreambuf_iterator<char>(log_in), {}};
-  const std::string page{std::istreambuf_iterator<char>(dom_in), {}};
-  EXPECT_EQ(rc, 0) << errors;
-  EXPECT_EQ(errors.find("Uncaught"), std::string::npos) << errors;
-  EXPECT_EQ(errors.find("ERROR:CONSOLE"), std::string::npos) << errors;
-  EXPECT_EQ(errors.find("Content Security Policy"), std::string::npos) << errors;
-  EXPECT_NE(page.find("Pool 0 (exploratory)"), std::string::npos) << page;
-  EXPECT_NE(page.find("<td>established</td>"), std::string::npos) << page;
-  const auto hop_of = [&](int i) { return page.find(o.nodes[i]->identity().hash().to_string().substr(0, 12)); };
+  const auto run = run_chromium(o.io, o.dir.path(), "http://127.0.0.1:" + std::to_string(o.port()) + "/tunnels",
+                                "console-tunnels.png");
+  expect_clean_load(run);
+  EXPECT_NE(run.dom.find("Pool 0 (exploratory)"), std::string::npos) << run.dom;
+  EXPECT_NE(run.dom.find("<td>established</td>"), std::string::npos) << run.dom;
+  const auto hop_of = [&](int i) { return run.dom.find(o.nodes[i]->identity().hash().to_string().substr(0, 12)); };
   EXPECT_TRUE(hop_of(1) != std::string::npos || hop_of(2) != std::string::npos) << "a peer as a hop";
-  ASSERT_TRUE(std::filesystem::exists(shot));
-  EXPECT_GT(std::filesystem::file_size(shot), 10u * 1024u);
+}
+
+// The same for /proxy on a node with a geo-proxy and a client connected: the backend row with its
+// load bar renders under the page's CSP.
+TEST(ConsolePagesBrowser, HeadlessChromiumLoadsTheProxyPage) {
+  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+  hop::test::EchoBackend backend("de-1");
+  ProxyNode p(backend);
+  ASSERT_TRUE(p.node && p.node->proxy());
+  hop::test::TestClient client(p.proxy_port());
+  ASSERT_EQ(client.read_line(), "de-1");
+  const auto run = run_chromium(p.io, p.dir.path(), "http://127.0.0.1:" + std::to_string(p.port()) + "/proxy",
+                                "console-proxy.png");
+  expect_clean_load(run);
+  EXPECT_NE(run.dom.find("<td>de-1</td>"), std::string::npos) << run.dom;
+  EXPECT_NE(run.dom.find("class=\"bar\""), std::string::npos) << run.dom;
+  EXPECT_NE(run.dom.find("&lt;script&gt;"), std::string::npos) << "the skipped row's id, as text";
 }
 
 }  // namespace

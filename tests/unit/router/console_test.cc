@@ -1,6 +1,8 @@
 // The console on real nodes on loopback: the JSON API serves exactly the fields docs/console.md
 // lists (the doc's tables are parsed here, so neither can drift), the Host check and the token,
-// the HTTP limits, and /metrics (well-formed, documented, values that move with traffic).
+// the HTTP limits, and /metrics (well-formed, documented, values that move with traffic); and the
+// geo-proxy's view (/api/v1/proxy and the hopline_proxy_* families) on a node running a proxy in
+// front of an echo backend on loopback.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -13,15 +15,23 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 
+#include "hop/core/sqlite.h"
+#include "hop/proxy/routing_db.h"
 #include "hop/router/config.h"
 #include "hop/router/console.h"
+#include "hop/router/json_reader.h"
 #include "hop/router/node.h"
+#include "hop/router/proxy_host.h"
+#include "console_proxy.h"
+#include "metrics.h"
+#include "support/echo_backend.h"
 #include "support/loopback.h"
 #include "support/local_nodes.h"
 #include "support/temp_dir.h"
@@ -189,7 +199,7 @@ ConsoleDoc read_console_doc() {
   EXPECT_TRUE(in) << "docs/console.md is missing";
   static const std::regex endpoint_re(R"(^### `GET (/api/v1/[a-z_]+)`)");
   static const std::regex field_re(R"(^\| `([^`]+)` \| [^|]+ \| [^|]+ \|$)");
-  static const std::regex metric_re(R"(^\| `(hopline_[a-z_]+)` \| (counter|gauge) \|)");
+  static const std::regex metric_re(R"(^\| `(hopline_[a-z_]+)` \| (counter|gauge|histogram) \|)");
   ConsoleDoc doc;
   std::string endpoint, line;
   bool in_metrics = false;
@@ -219,6 +229,18 @@ struct Exposition {
   std::vector<std::string> problems;
 };
 
+// The family a sample belongs to: its name, or for a histogram's _bucket, _sum and _count series
+// the histogram's name.
+std::string family_of(const std::string& name, const std::map<std::string, std::string>& types) {
+  for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+    if (!name.ends_with(suffix)) continue;
+    const auto base = name.substr(0, name.size() - suffix.size());
+    const auto it = types.find(base);
+    if (it != types.end() && it->second == "histogram") return base;
+  }
+  return name;
+}
+
 Exposition parse_exposition(const std::string& text) {
   Exposition e;
   std::istringstream in(text);
@@ -237,7 +259,7 @@ Exposition parse_exposition(const std::string& text) {
     } else if (!line.empty()) {
       const auto space = line.rfind(' ');
       const auto series = line.substr(0, space);
-      const auto family = series.substr(0, series.find('{'));
+      const auto family = family_of(series.substr(0, series.find('{')), e.types);
       if (!e.types.count(family)) e.problems.push_back("sample of an undeclared family: " + line);
       e.samples[series] = std::strtod(line.c_str() + space + 1, nullptr);
     }
@@ -254,13 +276,53 @@ struct Nodes : hop::test::LocalNodes {
   std::uint16_t port() const { return nodes.front()->console()->local_endpoint().port(); }
   std::string host() const { return "127.0.0.1:" + std::to_string(port()); }
   Reply get(std::string_view path) { return exchange(io, port(), request("GET", path, host())); }
+  JsonValue get_json(std::string_view path) {
+    const auto reply = get(path);
+    auto json = parse_json(reply.body);
+    EXPECT_TRUE(json.ok()) << reply.raw;
+    return json.ok() ? *json : JsonValue{};
+  }
+  std::map<std::string, double> metrics() { return parse_exposition(get("/metrics").body).samples; }
 };
 
+// ---- a node with a geo-proxy ----
+
+// routing.db in `dir` with backend "de-1" (to `backend`) and one invalid row (so routing.skipped
+// has an entry: its id has characters ids may not have and its limits are the wrong way round),
+// and the proxy of `c` on 127.0.0.1 (any port), one worker, with the MaxMind test database.
+void add_proxy(NodeConfig& c, const std::filesystem::path& dir, const hop::test::EchoBackend& backend) {
+  const auto db = dir / "routing.db";
+  ASSERT_TRUE(proxy::init_routing_db(db).ok());
+  core::sqlite::Database sql;
+  ASSERT_EQ(sql.open(db, SQLITE_OPEN_READWRITE), SQLITE_OK);
+  const std::string rows = "INSERT INTO backends(id,country,continent,target,soft_limit,hard_limit) VALUES"
+                           "('de-1','DE','EU','" + backend.target() + "',10,20),('bad<id>','DE','EU','127.0.0.1:1',10,5)";
+  ASSERT_EQ(sql.exec(rows.c_str()), SQLITE_OK) << sql.error();
+  c.proxy.listeners = {{.host = "127.0.0.1", .port = 0}};
+  c.proxy.workers = 1;
+  c.proxy.routing_db = db;
+  c.proxy.geoip = HOP_SHARED_DIR "/geoip/GeoLite2-Country-Test.mmdb";
+  c.proxy.reload_poll = 50ms;
+}
+
+// Node 0 of `n` with a proxy in front of `backend`.
+Node& add_proxy_node(Nodes& n, const hop::test::EchoBackend& backend) {
+  auto c = n.small_node_config(249, 0);  // 127.249: apart from other tests
+  add_proxy(c, n.dir.path(), backend);
+  Node* node = n.add(c);
+  EXPECT_TRUE(node && node->proxy()) << "the proxy did not start";
+  return *node;
+}
+
+std::uint16_t proxy_port(const Node& node) { return node.proxy()->endpoints().at(0).port(); }
+
 TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
+  hop::test::EchoBackend backend("de-1");
   Nodes n;
   for (int i = 0; i < 3; ++i) {
     auto c = n.small_node_config(230, i);
     c.tunnels.exploratory.length = 1;
+    if (i == 0) add_proxy(c, n.dir.path(), backend);  // node 0 serves /api/v1/proxy in full
     n.add(c);
   }
   n.mesh();
@@ -274,7 +336,8 @@ TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
            << node.tunnels().transit().size();
 
   const auto doc = read_console_doc();
-  ASSERT_EQ(doc.endpoint_fields.size(), 5u) << "status, peers, netdb, tunnels, transit";
+  ASSERT_EQ(doc.endpoint_fields.size(), 6u) << "status, peers, netdb, tunnels, transit, proxy";
+  ASSERT_NE(node.proxy(), nullptr);
   for (const auto& [path, documented] : doc.endpoint_fields) {
     SCOPED_TRACE(path);
     ASSERT_FALSE(documented.empty());
@@ -389,7 +452,7 @@ TEST(ConsoleMetrics, EveryFamilyIsDocumentedTypedAndNamedByTheRules) {
   ASSERT_FALSE(e.types.empty());
   for (const auto& [name, type] : e.types) {
     EXPECT_EQ(name.rfind("hopline_", 0), 0u) << name;
-    EXPECT_TRUE(type == "counter" || type == "gauge") << name;
+    EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram") << name;
     EXPECT_EQ(type == "counter", name.size() > 6 && name.ends_with("_total")) << name << " is a " << type;
   }
   const auto doc = read_console_doc();
@@ -404,6 +467,48 @@ TEST(ConsoleMetrics, EveryFamilyIsDocumentedTypedAndNamedByTheRules) {
                              "hopline_probes_total", "hopline_uptime_seconds"}) {
     EXPECT_TRUE(e.samples.count(series)) << series;
   }
+  // Without a proxy its families are declared (so the set above is the documented one) but empty.
+  EXPECT_EQ(e.types.at("hopline_proxy_selection_seconds"), "histogram");
+  for (const auto& [series, value] : e.samples) EXPECT_NE(series.rfind("hopline_proxy_", 0), 0u) << series;
+}
+
+TEST(ConsoleMetrics, WithAProxyEveryProxyFamilyHasSamples) {
+  hop::test::EchoBackend backend("de-1");
+  Nodes n;
+  add_proxy_node(n, backend);
+  const auto e = parse_exposition(n.get("/metrics").body);
+  for (const auto& p : e.problems) ADD_FAILURE() << p;
+  EXPECT_EQ(e.types, read_console_doc().metric_types);
+  for (const auto& [name, type] : e.types) {
+    if (name.rfind("hopline_proxy_", 0) != 0) continue;
+    const bool sampled = std::any_of(e.samples.begin(), e.samples.end(), [&](const auto& s) {
+      return family_of(s.first.substr(0, s.first.find('{')), e.types) == name;
+    });
+    EXPECT_TRUE(sampled) << name << " has no sample";
+  }
+  for (const char* series : {"hopline_proxy_connections_total{backend=\"de-1\"}",
+                             "hopline_proxy_bytes_total{backend=\"de-1\",direction=\"to_backend\"}",
+                             "hopline_proxy_bytes_total{backend=\"de-1\",direction=\"from_backend\"}",
+                             "hopline_proxy_backend_errors_total{backend=\"de-1\",reason=\"connect_refused\"}",
+                             "hopline_proxy_backend_errors_total{backend=\"de-1\",reason=\"reset\"}",
+                             "hopline_proxy_refused_total{reason=\"no_backend\"}",
+                             "hopline_proxy_refused_total{reason=\"draining\"}",
+                             "hopline_proxy_selection_seconds_bucket{le=\"5e-07\"}",
+                             "hopline_proxy_selection_seconds_bucket{le=\"0.00025\"}",
+                             "hopline_proxy_selection_seconds_bucket{le=\"+Inf\"}", "hopline_proxy_selection_seconds_sum",
+                             "hopline_proxy_selection_seconds_count"}) {
+    EXPECT_TRUE(e.samples.count(series)) << series;
+  }
+  EXPECT_EQ(e.samples.at("hopline_proxy_backend_up{backend=\"de-1\"}"), 1);
+  EXPECT_EQ(e.samples.at("hopline_proxy_routing_version"), 1);
+  EXPECT_EQ(e.samples.at("hopline_proxy_routing_load_ok"), 1);
+  EXPECT_EQ(e.samples.count("hopline_proxy_connections_total{backend=\"bad<id>\"}"), 0u) << "a skipped row is no backend";
+}
+
+TEST(ConsoleMetrics, LabelValuesAreEscaped) {
+  EXPECT_EQ(escape_label_value("de-1.eu_west"), "de-1.eu_west");
+  EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  EXPECT_EQ(escape_label_value(""), "");
 }
 
 TEST(ConsoleMetrics, ValuesMoveAsTrafficFlows) {
@@ -438,17 +543,141 @@ TEST(ConsoleMetrics, PromtoolAcceptsTheExposition) {
   const char* env = std::getenv("HOP_PROMTOOL");
   const std::string promtool = env && *env ? env : "/usr/bin/promtool";
   if (!std::filesystem::exists(promtool)) GTEST_SKIP() << "promtool not found (./run test fetches it from Debian's prometheus package)";
+  auto check = [&](Nodes& n, const std::string& name) {
+    const auto body = n.get("/metrics").body;
+    const auto file = n.dir.path() / (name + ".txt");
+    std::ofstream(file) << body;
+    const auto out_file = n.dir.path() / (name + ".out");
+    const std::string cmd = promtool + " check metrics < " + file.string() + " > " + out_file.string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream out(out_file);
+    std::string findings((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(rc, 0) << name << ": " << findings;
+  };
+  {
+    Nodes n;
+    n.add(0);
+    check(n, "without-proxy");  // proxy families declared without samples
+  }
+  hop::test::EchoBackend backend("de-1");
+  Nodes n;
+  add_proxy_node(n, backend);
+  check(n, "with-proxy");  // labelled backend series and the selection histogram
+}
+
+// ---- /api/v1/proxy ----
+
+TEST(ConsoleProxy, ANodeWithoutAProxySaysSo) {
   Nodes n;
   n.add(0);
-  const auto body = n.get("/metrics").body;
-  const auto file = n.dir.path() / "metrics.txt";
-  std::ofstream(file) << body;
-  const std::string cmd = promtool + " check metrics < " + file.string() + " > " +
-                          (n.dir.path() / "promtool.out").string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream out(n.dir.path() / "promtool.out");
-  std::string findings((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << findings;
+  const auto reply = n.get("/api/v1/proxy");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, R"({"enabled":false})");
+}
+
+TEST(ConsoleProxy, ShowsTheListenersRoutingAndBackends) {
+  hop::test::EchoBackend backend("de-1");
+  Nodes n;
+  Node& node = add_proxy_node(n, backend);
+  const auto doc = n.get_json("/api/v1/proxy");
+  EXPECT_EQ(doc["enabled"].as_bool(), true);
+  EXPECT_EQ(doc["workers"].as_number(), 1);
+  ASSERT_EQ(doc["listeners"].items().size(), 1u);
+  EXPECT_EQ(doc["listeners"].items()[0]["address"].as_text(), "127.0.0.1:" + std::to_string(proxy_port(node)));
+  EXPECT_EQ(doc["listeners"].items()[0]["proxy_protocol"].as_text(), "off");
+  const auto& routing = doc["routing"];
+  EXPECT_EQ(routing["path"].as_text(), (n.dir.path() / "routing.db").string());
+  EXPECT_EQ(routing["version"].as_number(), 1);
+  EXPECT_TRUE(std::regex_match(std::string(routing["loaded_at"].as_text().value_or("")),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << routing["loaded_at"].as_text().value_or("?");
+  EXPECT_EQ(routing["backends"].as_number(), 1);
+  ASSERT_EQ(routing["skipped"].items().size(), 1u);
+  EXPECT_EQ(routing["skipped"].items()[0]["table"].as_text(), "backends");
+  EXPECT_EQ(routing["skipped"].items()[0]["key"].as_text(), "bad<id>");
+  EXPECT_EQ(routing["last_error"].as_text(), "");
+  EXPECT_EQ(routing["last_error_at"].as_text(), "") << "never failed";
+  EXPECT_NE(routing["geoip"].as_text().value_or("").find("GeoLite2-Country"), std::string::npos);
+  EXPECT_EQ(doc["connections"]["max"].as_number(), 20000);
+  EXPECT_EQ(doc["affinity"]["capacity"].as_number(), 65536);
+  EXPECT_EQ(doc["affinity"]["ttl_seconds"].as_number(), 600);
+  ASSERT_EQ(doc["backends"].items().size(), 1u);
+  const auto& b = doc["backends"].items()[0];
+  EXPECT_EQ(b["id"].as_text(), "de-1");
+  EXPECT_EQ(b["country"].as_text(), "DE");
+  EXPECT_EQ(b["continent"].as_text(), "EU");
+  EXPECT_EQ(b["target"].as_text(), backend.target());
+  EXPECT_EQ(b["soft_limit"].as_number(), 10);
+  EXPECT_EQ(b["hard_limit"].as_number(), 20);
+  EXPECT_EQ(b["healthy"].as_bool(), true);
+  EXPECT_EQ(b["breaker"].as_text(), "closed");
+  EXPECT_EQ(b["connections_total"].as_number(), 0);
+}
+
+TEST(ConsoleProxy, ValuesMoveAsTrafficFlows) {
+  hop::test::EchoBackend backend("de-1");
+  Nodes n;
+  Node& node = add_proxy_node(n, backend);
+  const auto before = n.metrics();
+  EXPECT_EQ(before.at("hopline_proxy_connections_total{backend=\"de-1\"}"), 0);
+  EXPECT_EQ(before.at("hopline_proxy_accepted_total"), 0);
+  const std::string payload(5000, 'x');
+  {
+    hop::test::TestClient client(proxy_port(node));
+    ASSERT_TRUE(client.connected());
+    ASSERT_EQ(client.read_line(), "de-1") << "the backend's greeting, through the proxy";
+    ASSERT_TRUE(client.echoes(payload));
+    const auto during = n.get_json("/api/v1/proxy");
+    EXPECT_EQ(during["connections"]["current"].as_number(), 1);
+    EXPECT_EQ(during["backends"].items().at(0)["active"].as_number(), 1);
+    const auto m = n.metrics();
+    EXPECT_EQ(m.at("hopline_proxy_client_connections"), 1);
+    EXPECT_EQ(m.at("hopline_proxy_connections_current{backend=\"de-1\"}"), 1);
+  }
+  ASSERT_TRUE(hop::test::run_until(n.io, [&] {
+    const auto v = read_proxy_view(*node.proxy(), core::SteadyClock::now());
+    return v.current == 0 && v.backends.at(0).bytes_from_backend >= payload.size() + 5;
+  }, 5s)) << "the closed connection is counted";
+  const auto doc = n.get_json("/api/v1/proxy");
+  EXPECT_EQ(doc["connections"]["accepted_total"].as_number(), 1);
+  EXPECT_EQ(doc["connections"]["current"].as_number(), 0);
+  EXPECT_GE(doc["selection"]["count"].as_number(), 1);
+  EXPECT_GT(doc["selection"]["mean_us"].as_number(), 0);
+  EXPECT_GE(doc["geoip_misses"].as_number(), 1) << "127.0.0.1 is in no database";
+  const auto& b = doc["backends"].items().at(0);
+  EXPECT_EQ(b["connections_total"].as_number(), 1);
+  EXPECT_EQ(b["active"].as_number(), 0);
+  EXPECT_GE(b["bytes_to_backend"].as_number(), payload.size());
+  EXPECT_GE(b["bytes_from_backend"].as_number(), payload.size() + 5) << "echo and greeting";
+  EXPECT_GT(b["connect_time_ms"].as_number(), 0);
+  const auto after = n.metrics();
+  EXPECT_EQ(after.at("hopline_proxy_connections_total{backend=\"de-1\"}"), 1);
+  EXPECT_EQ(after.at("hopline_proxy_accepted_total"), 1);
+  EXPECT_GE(after.at("hopline_proxy_bytes_total{backend=\"de-1\",direction=\"to_backend\"}"), payload.size());
+  EXPECT_GE(after.at("hopline_proxy_bytes_total{backend=\"de-1\",direction=\"from_backend\"}"), payload.size() + 5);
+  EXPECT_GT(after.at("hopline_proxy_backend_connect_seconds{backend=\"de-1\"}"), 0);
+  EXPECT_GE(after.at("hopline_proxy_selection_seconds_count"), 1);
+  EXPECT_EQ(after.at("hopline_proxy_selection_seconds_count"),
+            after.at("hopline_proxy_selection_seconds_bucket{le=\"+Inf\"}"));
+  EXPECT_GT(after.at("hopline_proxy_selection_seconds_sum"), 0);
+}
+
+TEST(ConsoleProxy, AFailedRoutingLoadIsReported) {
+  hop::test::EchoBackend backend("de-1");
+  Nodes n;
+  Node& node = add_proxy_node(n, backend);
+  core::sqlite::Database sql;
+  ASSERT_EQ(sql.open(n.dir.path() / "routing.db", SQLITE_OPEN_READWRITE), SQLITE_OK);
+  ASSERT_EQ(sql.exec("DROP TABLE geo_overrides"), SQLITE_OK) << sql.error();
+  ASSERT_TRUE(hop::test::run_until(n.io, [&] { return !node.proxy()->status()->last_error.empty(); }, 5s));
+  const auto routing = n.get_json("/api/v1/proxy")["routing"];
+  EXPECT_NE(routing["last_error"].as_text().value_or(""), "");
+  EXPECT_NE(routing["last_error_at"].as_text().value_or(""), "");
+  EXPECT_EQ(routing["version"].as_number(), 1) << "the last good table stays";
+  const auto m = n.metrics();
+  EXPECT_EQ(m.at("hopline_proxy_routing_load_ok"), 0);
+  EXPECT_EQ(m.at("hopline_proxy_routing_version"), 1);
+  EXPECT_EQ(m.at("hopline_proxy_backend_up{backend=\"de-1\"}"), 1) << "still served from the last good table";
 }
 
 TEST(ConsoleConfig, ANonLoopbackListenWithoutATokenRefusesToStart) {

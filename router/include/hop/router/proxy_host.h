@@ -39,7 +39,7 @@ class ProxyHost {
   // The bound listener addresses, in config order (port 0 resolved).
   const std::vector<boost::asio::ip::tcp::endpoint>& endpoints() const { return endpoints_; }
   unsigned workers() const;
-  // Connections open per worker (posted to each worker and waited for; for the console).
+  // Live client affinity bindings (a scan of the table; for the console).
   std::size_t affinity_bindings() const;
 
  private:
