@@ -358,7 +358,7 @@ core::Status Loader::open() {
   std::error_code ec;
   const auto status = fs::status(path_, ec);
   if (status.type() == fs::file_type::not_found) {
-    return fail("does not exist; create it (hopline's init, or the SQL in docs/routing_db.md) or fix the path");
+    return fail("does not exist; create it with `hopline proxy init-db PATH` (or the SQL in docs/routing_db.md) or fix the path");
   }
   if (status.type() == fs::file_type::directory) return fail("is a directory; point the proxy at the routing.db file");
   if (const int rc = db_.open(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX); rc != SQLITE_OK) {

@@ -37,7 +37,9 @@ commands:
   node --config FILE [--KEY=VALUE ...]   run a node; any config key can be given as a flag
   keygen --out DIR [--force]             create DIR/identity.key (mode 0600) and print its seed line
   testnet [--nodes N] [--dir DIR] [--duration D] [--network-id ID] [--log-level L]
-                                         run N linked nodes on loopback (127.I.0.1) and report links
+          [--pop-port P] [--no-pop]      run N linked nodes on loopback (127.I.0.1) and report links;
+                                         node 1 is a POP (geo-proxy on 127.1.0.1:18080) in front
+                                         of two demo backends placed in DE and the US
   netdb list|show HASH|export|bans --data_dir DIR [--network_id N] [--json] [--all]
                                          read a node's NetDB: routers, one router in full,
                                          seed lines (routerinfo:...), bans; see hopline netdb help
@@ -215,6 +217,8 @@ int cmd_node(const std::vector<std::string>& args) {
 
 int cmd_testnet(const std::vector<std::string>& args) {
   router::TestnetOptions options;
+  options.pop = true;  // the demo: node 1 is a POP in front of two demo backends
+  options.pop_port = 18080;
   core::Duration duration = std::chrono::seconds(20);
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -239,6 +243,16 @@ int cmd_testnet(const std::vector<std::string>& args) {
       }
     } else if (name == "--log-level") {
       options.log_level = value();
+    } else if (name == "--no-pop") {
+      options.pop = false;
+    } else if (name == "--pop-port") {
+      try {
+        const int port = std::stoi(value());
+        if (port < 0 || port > 65535) throw std::out_of_range("port");
+        options.pop_port = static_cast<std::uint16_t>(port);
+      } catch (const std::exception&) {
+        return fail(kExitUsage, "--pop-port needs a port number (0: any free port)");
+      }
     } else if (name == "--duration") {
       auto d = router::parse_duration(value());
       if (!d) return fail(kExitUsage, d.error().message());
@@ -262,7 +276,8 @@ int cmd_testnet(const std::vector<std::string>& args) {
   std::cout << "testnet: " << options.nodes << " nodes in " << options.dir.string()
             << " (seeds in " << (options.dir / "seeds.txt").string() << "), running for "
             << std::chrono::duration_cast<std::chrono::seconds>(duration).count()
-            << " s; Ctrl-C stops early\n";
+            << " s; Ctrl-C stops early\n"
+            << (*net)->pop_howto();
 
   bool meshed = false;
   auto report_timer = runtime.make_timer(nullptr);

@@ -5,6 +5,9 @@
 #include <fstream>
 
 #include "hop/core/errors.h"
+#include "hop/core/sqlite.h"
+#include "hop/proxy/routing_db.h"
+#include "hop/router/proxy_host.h"
 
 namespace hop::router {
 
@@ -22,11 +25,77 @@ core::Result<std::unique_ptr<Testnet>> Testnet::create(core::AsioRuntime& runtim
     config.listen_port = 0;
     config.log.level = options.log_level;
     config.floodfill = i <= 3;  // the first three nodes serve the floodfill DHT
+    if (i == 1 && options.pop) {
+      if (auto st = net->prepare_pop(runtime, config); !st) return st.error().wrap("testnet POP");
+    }
     auto node = Node::create(runtime, std::move(config), {});
     if (!node) return node.error().wrap("testnet node " + std::to_string(i));
     net->nodes_.push_back(std::move(*node));
   }
   return net;
+}
+
+namespace {
+
+struct DemoPlace {
+  const char* name;
+  const char* host;
+  const char* country;
+  const char* continent;
+  const char* region;
+  const char* clients;  // the loopback network routing.db places in that country
+};
+constexpr DemoPlace kDemoBackends[] = {
+    {"backend-de", "127.200.0.1", "DE", "EU", "eu", "127.101.0.0/16"},
+    {"backend-us", "127.201.0.1", "US", "NA", "us", "127.102.0.0/16"},
+};
+
+}  // namespace
+
+// Starts the demo backends and writes the POP's routing.db: one row per backend, one override
+// per client network; clients from anywhere else land in the POP's own region (eu).
+core::Status Testnet::prepare_pop(core::AsioRuntime& runtime, NodeConfig& config) {
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.data_dir, fs_ec);
+  const auto db_path = std::filesystem::absolute(config.data_dir / "routing.db", fs_ec);
+  std::filesystem::remove(db_path, fs_ec);  // a testnet starts fresh
+  if (auto st = proxy::init_routing_db(db_path); !st) return st;
+  core::sqlite::Database db;
+  if (db.open(db_path, SQLITE_OPEN_READWRITE) != SQLITE_OK) return core::make_error(core::Errc::kIo, db.error());
+  for (const auto& place : kDemoBackends) {
+    auto backend = std::make_unique<DemoBackend>(runtime.io(), place.name);
+    if (auto st = backend->start(place.host, 0); !st) return st;
+    const std::string sql = fmt::format(
+        "INSERT INTO backends(id, region, country, continent, target, soft_limit, hard_limit) "
+        "VALUES('{}', '{}', '{}', '{}', '{}', 100, 200); "
+        "INSERT INTO geo_overrides(cidr, country, continent, region) VALUES('{}', '{}', '{}', '{}');",
+        place.name, place.region, place.country, place.continent, backend->address(), place.clients, place.country,
+        place.continent, place.region);
+    if (db.exec(sql.c_str()) != SQLITE_OK) return core::make_error(core::Errc::kIo, db.error());
+    backends_.push_back(std::move(backend));
+  }
+  config.proxy.listeners = {{config.listen_host, options_.pop_port}};
+  config.proxy.routing_db = db_path;
+  config.proxy.region = "eu";
+  config.proxy.workers = 1;
+  return core::ok_status();
+}
+
+std::string Testnet::pop_address() const {
+  if (!options_.pop || nodes_.empty() || !nodes_[0]->proxy()) return "";
+  const auto& e = nodes_[0]->proxy()->endpoints().front();
+  return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+std::string Testnet::pop_howto() const {
+  const std::string pop = pop_address();
+  if (pop.empty()) return "";
+  return fmt::format(
+      "POP (node1) geo-proxy on {0}; try:\n"
+      "  curl --interface 127.101.0.1 http://{0}/   # a client placed in DE -> backend-de\n"
+      "  curl --interface 127.102.0.1 http://{0}/   # a client placed in US -> backend-us\n"
+      "  curl http://{0}/                           # unplaced -> the POP's region (eu)\n",
+      pop);
 }
 
 core::Status Testnet::start() {
@@ -48,6 +117,7 @@ core::Status Testnet::start() {
 
 void Testnet::stop() {
   for (auto& node : nodes_) node->stop();
+  for (auto& backend : backends_) backend->stop();
 }
 
 std::size_t Testnet::links_up() const {
@@ -73,6 +143,13 @@ std::string Testnet::report() const {
                        node.contact().address(), node.netdb().size(), node.links().links().size(), tunnels, peers);
   }
   out += "(* floodfill; netdb = RouterInfos known, including its own; tun i/o = established inbound/outbound tunnels)\n";
+  if (const ProxyHost* proxy = nodes_.empty() ? nullptr : nodes_[0]->proxy()) {
+    out += fmt::format("POP {}: {} client(s) now, {} accepted\n", pop_address(), proxy->shared().counters.current(),
+                       proxy->shared().counters.accepted());
+    for (const auto& backend : backends_) {
+      out += fmt::format("  {:<11} {:<20} {} connection(s) served\n", backend->name(), backend->address(), backend->served());
+    }
+  }
   return out;
 }
 

@@ -359,11 +359,13 @@ TEST(Cli, TestnetDemoFormsAFullMesh) {
   TempDir dir;
   const auto out = dir.path() / "out.txt";
   EXPECT_EQ(run({"testnet", "--nodes", "3", "--duration", "3s", "--dir", dir.path().string(),
-                 "--log-level", "warn"},
+                 "--log-level", "warn", "--pop-port", "0"},
                 out),
             0)
       << slurp(out);
   EXPECT_NE(slurp(out).find("full mesh formed"), std::string::npos);
+  EXPECT_NE(slurp(out).find("curl --interface 127.101.0.1 http://127.1.0.1:"), std::string::npos) << slurp(out);
+  EXPECT_NE(slurp(out).find("backend-us"), std::string::npos) << "the report lists the POP's backends";
   EXPECT_TRUE(fs::exists(dir.path() / "seeds.txt"));
 }
 

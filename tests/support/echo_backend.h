@@ -94,8 +94,8 @@ class EchoBackend {
 // A blocking TCP client; every read gives up after 5 s so a test cannot hang.
 class TestClient {
  public:
-  // Connects to 127.0.0.1:port, from `source` (a 127.x.y.z address) when given.
-  explicit TestClient(std::uint16_t port, const char* source = nullptr) {
+  // Connects to `host`:port (a loopback address), from `source` (a 127.x.y.z address) when given.
+  explicit TestClient(std::uint16_t port, const char* source = nullptr, const char* host = "127.0.0.1") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -111,7 +111,7 @@ class TestClient {
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     dst.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    ::inet_pton(AF_INET, host, &dst.sin_addr);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0;
   }
   ~TestClient() { ::close(fd_); }

@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <fstream>
+#include <map>
+#include <thread>
 
+#include "support/echo_backend.h"
 #include "support/loopback.h"
 #include "support/temp_dir.h"
 
@@ -44,6 +48,42 @@ TEST(Testnet, FourNodesFormAFullMeshAndKeepTheirIdentities) {
   struct stat st {};
   ASSERT_EQ(::stat((dir.path() / "node1" / "identity.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// The demo a newcomer runs: clients placed in DE and in the US by routing.db land on the demo
+// backend of their country, an unplaced one on the POP's own region.
+TEST(Testnet, ThePopSendsEachClientToTheBackendOfItsPlace) {
+  TempDir dir;
+  boost::asio::io_context io;
+  core::AsioRuntime rt(io);
+  auto net = Testnet::create(rt, {.nodes = 3, .dir = dir.path(), .network_id = 1, .log_level = "warn", .pop = true});
+  ASSERT_TRUE(net.ok()) << net.error().message();
+  ASSERT_TRUE((*net)->start().ok());
+  const std::string pop = (*net)->pop_address();
+  ASSERT_FALSE(pop.empty());
+  const auto port = static_cast<std::uint16_t>(std::stoi(pop.substr(pop.rfind(':') + 1)));
+  EXPECT_NE((*net)->pop_howto().find("curl --interface 127.101.0.1 http://" + pop), std::string::npos);
+  // The demo backends run on this io_context: ask from another thread while it runs.
+  std::map<std::string, std::string> answers;
+  std::atomic<bool> done{false};
+  std::thread client([&] {
+    for (const char* source : {"127.101.0.1", "127.102.0.1", "127.0.0.1"}) {
+      hop::test::TestClient c(port, source, "127.1.0.1");
+      if (c.send("GET / HTTP/1.0\r\n\r\n")) {
+        std::string all;
+        while (auto line = c.read_line()) all += *line + "\n";
+        answers[source] = all;
+      }
+    }
+    done = true;
+  });
+  EXPECT_TRUE(hop::test::run_until(io, [&] { return done.load(); }, 20s));
+  client.join();
+  EXPECT_NE(answers["127.101.0.1"].find("hello from backend-de"), std::string::npos) << answers["127.101.0.1"];
+  EXPECT_NE(answers["127.102.0.1"].find("hello from backend-us"), std::string::npos) << answers["127.102.0.1"];
+  EXPECT_NE(answers["127.0.0.1"].find("hello from backend-de"), std::string::npos) << "the POP's region is eu";
+  EXPECT_NE((*net)->report().find("backend-us"), std::string::npos);
+  (*net)->stop();
 }
 
 TEST(Node, RefusesToStartWithACorruptIdentity) {

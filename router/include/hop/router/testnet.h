@@ -1,5 +1,8 @@
 // A local overlay on loopback: N nodes in this process, node i on 127.i.0.1 (distinct /16s),
-// each seeded with all the others; nodes 1-3 are floodfills. `hopline testnet` runs it and reports the links it forms.
+// each seeded with all the others; nodes 1-3 are floodfills. With `pop`, node 1 is also a POP:
+// its geo-proxy listens on 127.1.0.1:pop_port in front of two demo backends, backend-de
+// (127.200.0.1) and backend-us (127.201.0.1), and routing.db places clients from 127.101.0.0/16
+// in Germany and from 127.102.0.0/16 in the US. `hopline testnet` runs it and reports.
 // Thread affinity: the io_context of the AsioRuntime it is given.
 #pragma once
 
@@ -7,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "hop/router/demo_backend.h"
 #include "hop/router/node.h"
 
 namespace hop::router {
@@ -16,6 +20,8 @@ struct TestnetOptions {
   std::filesystem::path dir;  // each node's data lives in dir/nodeI
   std::uint32_t network_id = 1;
   std::string log_level = "info";
+  bool pop = false;               // node 1 runs the geo-proxy with the two demo backends
+  std::uint16_t pop_port = 0;     // its listener port (0: any free port)
 };
 
 class Testnet {
@@ -30,13 +36,18 @@ class Testnet {
   std::size_t full_mesh_links() const { return nodes_.size() * (nodes_.size() - 1); }
   // RouterInfos known across the overlay, counted per node (all known everywhere: n*n).
   std::size_t netdb_known() const;
-  // A table of every node and its links with RTT, for people.
+  // A table of every node and its links with RTT, and the POP's backends, for people.
   std::string report() const;
+  // With `pop`: the proxy's listener ("127.1.0.1:18080") and commands that show where a client lands.
+  std::string pop_address() const;
+  std::string pop_howto() const;
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
 
  private:
   Testnet(TestnetOptions options) : options_(std::move(options)) {}
+  core::Status prepare_pop(core::AsioRuntime& runtime, NodeConfig& config);
   TestnetOptions options_;
+  std::vector<std::unique_ptr<DemoBackend>> backends_;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
