@@ -8,29 +8,13 @@
 
 #include "hop/netdb/errors.h"
 #include "hop/v1/netdb.pb.h"
+#include "record_codec.h"
 #include "wall_ms.h"
 
 namespace hop::netdb {
 namespace {
 
 constexpr std::string_view kSignatureLabel = "hopline-leaseset-v1";
-
-core::Bytes signed_message(std::string_view body) {
-  core::Bytes msg;
-  msg.reserve(kSignatureLabel.size() + body.size());
-  core::append(msg, core::as_bytes(kSignatureLabel));
-  core::append(msg, core::as_bytes(body));
-  return msg;
-}
-
-template <std::size_t N>
-bool copy_exact(const std::string& from, std::array<std::uint8_t, N>& to) {
-  if (from.size() != N) return false;
-  std::memcpy(to.data(), from.data(), N);
-  return true;
-}
-
-std::string as_string(core::ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 core::WallTime to_ms_precision(core::WallTime t) { return from_wall_ms(to_wall_ms(t)); }
 
@@ -183,7 +167,7 @@ core::Result<SignedLeaseSet> sign_lease_set(const Destination& destination, std:
   for (const auto& lease : set.leases) set.expires = std::max(set.expires, lease.expires);
   if (auto refused = check_leases(set)) return refuse(*refused, nullptr);
   const std::string body = encode(set).SerializeAsString();
-  const auto signature = destination.sign(signed_message(body));
+  const auto signature = destination.sign(signed_message(kSignatureLabel, core::as_bytes(body)));
   hop::v1::SignedLeaseSet envelope;
   envelope.set_body(body);
   envelope.set_signature(as_string(signature));
@@ -214,7 +198,7 @@ core::Result<SignedLeaseSet> verify_lease_set(core::ByteView wire, const LeaseSe
     return refuse({LeaseSetRefusal::kHashMismatch, "not the destination asked for"}, refusal);
   }
   // Over the body as received: never re-serialized.
-  if (!core::crypto::verify(d.set.destination.signing_key, signed_message(envelope.body()), d.signature)) {
+  if (!core::crypto::verify(d.set.destination.signing_key, signed_message(kSignatureLabel, core::as_bytes(envelope.body())), d.signature)) {
     return refuse({LeaseSetRefusal::kBadSignature, d.stated.short_string()}, refusal);
   }
   if (d.set.network_id != context.network_id) {

@@ -5,28 +5,12 @@
 #include "hop/netdb/constants.h"
 #include "hop/netdb/errors.h"
 #include "hop/v1/netdb.pb.h"
+#include "record_codec.h"
 
 namespace hop::netdb {
 namespace {
 
 constexpr std::string_view kSignatureLabel = "hopline-routerinfo-v1";
-
-core::Bytes signed_message(core::ByteView body) {
-  core::Bytes msg;
-  msg.reserve(kSignatureLabel.size() + body.size());
-  core::append(msg, core::as_bytes(kSignatureLabel));
-  core::append(msg, body);
-  return msg;
-}
-
-template <std::size_t N>
-bool copy_exact(const std::string& from, std::array<std::uint8_t, N>& to) {
-  if (from.size() != N) return false;
-  std::memcpy(to.data(), from.data(), N);
-  return true;
-}
-
-std::string as_string(core::ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 std::int64_t to_ms(core::WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -85,7 +69,7 @@ SignedRouterInfo sign_router_info(const core::Identity& identity, RouterInfo inf
   body.set_network_id(info.network_id);
   body.set_published_ms(static_cast<std::uint64_t>(to_ms(info.published)));
   const std::string body_bytes = body.SerializeAsString();
-  const auto sig = identity.sign(signed_message(core::as_bytes(body_bytes)));
+  const auto sig = identity.sign(signed_message(kSignatureLabel, core::as_bytes(body_bytes)));
   hop::v1::SignedRouterInfo envelope;
   envelope.set_body(body_bytes);
   envelope.set_signature(as_string(sig));
@@ -127,7 +111,7 @@ core::Result<SignedRouterInfo> verify_router_info(core::ByteView wire, const Ver
     return refuse(Refusal::kHashMismatch, refusal, "not the router asked for");
   }
   if (!info.identity.verify()) return refuse(Refusal::kBadIdentity, refusal, "");
-  if (!core::crypto::verify(info.identity.signing_key, signed_message(core::as_bytes(envelope.body())), signature)) {
+  if (!core::crypto::verify(info.identity.signing_key, signed_message(kSignatureLabel, core::as_bytes(envelope.body())), signature)) {
     return refuse(Refusal::kBadSignature, refusal, stated.short_string());
   }
   if (body.network_id() != context.network_id) {

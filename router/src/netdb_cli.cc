@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 
+#include "cli_args.h"
 #include "hop/core/encoding.h"
 #include "hop/core/errors.h"
 #include "hop/netdb/errors.h"
@@ -71,7 +72,7 @@ std::optional<std::uint32_t> parse_u32(std::string_view text) {
 }
 
 // Applies one `--name[=value]` option; `next` yields the following argument as its value.
-core::Status apply_option(Options& o, std::string_view arg, const std::function<std::optional<std::string>()>& next) {
+core::Status apply_option(Options& o, std::string_view arg, const NextArg& next) {
   const auto eq = arg.find('=');
   const std::string name(arg.substr(0, eq));
   const bool inline_value = eq != std::string_view::npos;
@@ -106,18 +107,9 @@ core::Status check_command(const Options& o, const std::vector<std::string>& pos
 
 core::Result<Options> parse_options(const std::vector<std::string>& args) {
   Options o;
-  std::vector<std::string> positional;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (!args[i].starts_with("--")) {
-      positional.push_back(args[i]);
-      continue;
-    }
-    auto next = [&]() -> std::optional<std::string> {
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
-    if (auto st = apply_option(o, args[i], next); !st) return st.error();
-  }
+  auto split = split_args(args, [&o](std::string_view arg, const NextArg& next) { return apply_option(o, arg, next); });
+  if (!split) return split.error();
+  std::vector<std::string>& positional = *split;
   if (positional.empty()) return usage_error("missing command: list, show, export or bans");
   const auto command = command_named(positional.front());
   if (!command) return usage_error("unknown netdb command '" + positional.front() + "'");

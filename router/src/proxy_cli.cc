@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "cli_args.h"
 #include "hop/core/errors.h"
 #include "hop/proxy/geoip.h"
 #include "hop/proxy/ip.h"
@@ -127,7 +128,7 @@ core::Status set_value(Options& o, const std::string& name, const std::string& v
 }
 
 // Applies one `--name[=value]` option; `next` yields the following argument as its value.
-core::Status apply_option(Options& o, std::string_view arg, const std::function<std::optional<std::string>()>& next) {
+core::Status apply_option(Options& o, std::string_view arg, const NextArg& next) {
   const auto eq = arg.find('=');
   const std::string name(arg.substr(0, eq));
   const bool inline_value = eq != std::string_view::npos;
@@ -190,18 +191,9 @@ core::Status check_options(const Options& o, const std::vector<std::string>& pos
 // `positional` starts with the command; none (only options) is status.
 core::Result<Options> parse_options(const std::vector<std::string>& args) {
   Options o;
-  std::vector<std::string> positional;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (!args[i].starts_with("--")) {
-      positional.push_back(args[i]);
-      continue;
-    }
-    auto next = [&]() -> std::optional<std::string> {
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
-    if (auto st = apply_option(o, args[i], next); !st) return st.error();
-  }
+  auto split = split_args(args, [&o](std::string_view arg, const NextArg& next) { return apply_option(o, arg, next); });
+  if (!split) return split.error();
+  std::vector<std::string>& positional = *split;
   if (positional.empty()) positional.emplace_back("status");
   const auto command = command_named(positional.front());
   if (!command) return usage_error("unknown proxy command '" + printable(positional.front()) + "'");
