@@ -18,9 +18,7 @@ constexpr std::size_t kHeaderBuffer = kProxyV2FixedBytes + kMaxProxyV2Payload;
 
 IpAddress from_asio(const asio::ip::address& a) {
   if (a.is_v4()) return IpAddress::v4(a.to_v4().to_uint());
-  const auto v6 = a.to_v6();
-  if (v6.is_v4_mapped()) return IpAddress::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint());
-  return IpAddress::v6(v6.to_bytes());
+  return IpAddress::v6(a.to_v6().to_bytes());  // a mapped ::ffff:a.b.c.d already is our IPv4 form
 }
 
 asio::ip::address to_asio(const IpAddress& a) {
@@ -125,7 +123,7 @@ void Connection::select_backends() {
   const Place place = locate(*snapshot_, client_ip_, &shared.counters);
   const auto served = table.candidates_for(listener_.app);
   const std::size_t tries = std::clamp<std::size_t>(shared.config.connect_tries, 1, choices_.size());
-  const std::size_t first = use_affinity(table, served) ? 1 : 0;
+  const std::size_t first = use_affinity(table) ? 1 : 0;
   std::size_t ranked = rank_backends(table, table.key_of(place), served, shared.slots, started, worker_.tiebreak_++,
                                      std::span<Choice>(choices_).subspan(first, tries - first));
   if (first == 1) {  // the bound backend is already first; don't try it twice
@@ -138,13 +136,13 @@ void Connection::select_backends() {
   try_next();
 }
 
-bool Connection::use_affinity(const CompiledTable& table, std::span<const std::uint16_t> served) {
+bool Connection::use_affinity(const CompiledTable& table) {
   ProxyShared& shared = worker_.shared_;
   const core::TimePoint now = worker_.now();
   const auto slot = shared.affinity.find(client_ip_, now);
   if (!slot) return false;
   const auto index = table.index_of_slot(*slot);
-  const bool usable = index && std::find(served.begin(), served.end(), *index) != served.end() &&
+  const bool usable = index && serves(table.table().backends[*index], listener_.app) &&
                       table.table().backends[*index].healthy &&
                       table.table().backends[*index].target.kind == BackendTarget::Kind::kDirect &&
                       state(*slot).breaker(now, table.policy().breaker) == Breaker::kClosed &&

@@ -43,7 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_proxy_header();
   void on_proxy_bytes(std::size_t n);
   void select_backends();
-  bool use_affinity(const CompiledTable& table, std::span<const std::uint16_t> served);
+  bool use_affinity(const CompiledTable& table);
   void try_next();
   void connect(const Choice& choice);
   void on_connect(const boost::system::error_code& ec, SlotIndex slot);

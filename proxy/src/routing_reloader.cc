@@ -53,7 +53,7 @@ core::Status RoutingReloader::start(const std::filesystem::path& routing_db, con
   if (auto status = load_geoip(true); !status) return status;
   watcher_.emplace(routing_db_);
   (void)watcher_->changed();  // the first call is always true: this load covers it
-  if (auto status = load_routing(true); !status) return status;
+  if (auto status = load_routing(); !status) return status;
   arm();
   return core::ok_status();
 }
@@ -67,7 +67,7 @@ void RoutingReloader::reload(const std::filesystem::path& routing_db) {
     set_status([&](ReloadStatus& s) { s.routing_db = routing_db_.string(); });
   }
   (void)load_geoip(true);
-  (void)load_routing(true);
+  (void)load_routing();
 }
 
 void RoutingReloader::stop() {
@@ -85,12 +85,11 @@ void RoutingReloader::arm() {
 
 void RoutingReloader::poll() {
   (void)load_geoip(false);
-  if (watcher_ && watcher_->changed()) (void)load_routing(true);
+  if (watcher_ && watcher_->changed()) (void)load_routing();
   arm();
 }
 
-core::Status RoutingReloader::load_routing(bool force) {
-  if (!force) return core::ok_status();
+core::Status RoutingReloader::load_routing() {
   auto loaded = load_routing_db(routing_db_);
   if (!loaded) {
     const std::string why = loaded.error().message();

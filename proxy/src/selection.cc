@@ -154,7 +154,6 @@ std::size_t rank_backends(const CompiledTable& table, const ClientKey& client, s
 std::vector<Evaluation> evaluate_backends(const CompiledTable& table, const Place& place, std::string_view app,
                                           const BackendSlots& slots, core::TimePoint now) {
   const ClientKey client = table.key_of(place);
-  const auto served = table.candidates_for(app);
   std::vector<Evaluation> candidates;
   std::vector<Evaluation> excluded;
   const auto& backends = table.table().backends;
@@ -172,7 +171,7 @@ std::vector<Evaluation> evaluate_backends(const CompiledTable& table, const Plac
                           1.0f / static_cast<float>(std::max<std::uint32_t>(backends[i].weight, 1)), ev.active,
                           state.connect_time_us(), ev.breaker == Breaker::kHalfOpen, table.policy());
     }
-    if (std::find(served.begin(), served.end(), index) == served.end()) {
+    if (!slot || !serves(backends[i], app)) {
       ev.excluded = slot ? "serves app '" + backends[i].app + "'" : "no slot free (too many backends)";
     } else if (backends[i].target.kind == BackendTarget::Kind::kDestination && !table.policy().overlay_streams) {
       ev.excluded = "overlay backend: this node cannot open streams to destinations yet";

@@ -1,4 +1,5 @@
-// Command-line splitting shared by the `hopline netdb` and `hopline proxy` commands.
+// What the `hopline netdb` and `hopline proxy` commands share: exit codes, usage errors, help
+// words and the splitting of options from positional words.
 #pragma once
 
 #include <functional>
@@ -7,9 +8,19 @@
 #include <string_view>
 #include <vector>
 
+#include "hop/core/errors.h"
 #include "hop/core/result.h"
 
 namespace hop::router {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;  // a file, the store or the console failed
+inline constexpr int kExitUsage = 2;
+
+// A mistake in the command line: printed with a pointer to the command's help, exit kExitUsage.
+inline core::Error usage_error(const std::string& what) { return core::make_error(core::Errc::kInvalidArgument, what); }
+
+inline bool is_help(std::string_view word) { return word == "help" || word == "--help" || word == "-h"; }
 
 // Yields the word after an option (its value), or nullopt at the end.
 using NextArg = std::function<std::optional<std::string>()>;

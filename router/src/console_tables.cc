@@ -8,34 +8,13 @@
 
 #include "hop/core/errors.h"
 #include "netdb_format.h"
+#include "text_table.h"
 
 namespace hop::router {
 
 namespace {
 
-using Row = std::vector<std::string>;
-
-// Columns left-aligned, two spaces apart; the last column is not padded.
-std::string render(const Row& header, const std::vector<Row>& rows) {
-  std::vector<std::size_t> width(header.size());
-  auto measure = [&](const Row& r) {
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  };
-  measure(header);
-  for (const auto& r : rows) measure(r);
-  std::string out;
-  auto line = [&](const Row& r) {
-    std::string l;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      l += r[i];
-      if (i + 1 < r.size()) l += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out += l + "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-  return out;
-}
+using Row = TextRow;
 
 core::Error shape_error(const std::string& what) {
   return core::make_error(core::Errc::kInvalidArgument, "the console's answer is not what this hopline expects: " + what);
@@ -131,7 +110,7 @@ core::Result<std::string> format_peers_table(const JsonValue& peers) {
     rows.push_back({short_hash((*p)["hash"]), score ? fixed(*score, 2) : "-", millis((*p)["srtt_ms"]),
                     bytes_per_second((*p)["bandwidth_bps"]), seen.is_null() ? "never" : text(seen), ban((*p)["ban"])});
   }
-  return render({"hash", "score", "rtt", "bandwidth", "last-seen", "ban"}, rows) +
+  return render_table({"hash", "score", "rtt", "bandwidth", "last-seen", "ban"}, rows) +
          std::to_string(rows.size()) + " peers\n";
 }
 
@@ -147,7 +126,7 @@ core::Result<std::string> format_tunnels_table(const JsonValue& tunnels) {
                     text(t["state"]), hops.empty() ? "(0 hops)" : hops, seconds(t["age_s"]), seconds(t["expires_in_s"]),
                     millis(t["latency_ms"])});
   }
-  return render({"id", "pool", "dir", "state", "hops", "age", "expires", "latency"}, rows) +
+  return render_table({"id", "pool", "dir", "state", "hops", "age", "expires", "latency"}, rows) +
          std::to_string(rows.size()) + " tunnels; build success " + text(tunnels["build_success_rate_10m"]) +
          " (10 min), " + text(tunnels["build_success_rate_since_start"]) + " (since start)\n";
 }
@@ -161,7 +140,7 @@ core::Result<std::string> format_netdb_table(const JsonValue& netdb) {
     rows.push_back({text(r["hash"]), text(r["address"]), r["floodfill"].as_bool().value_or(false) ? "ff" : "-",
                     bw ? std::string(*bw) + " KB/s" : "-", text(r["region"]), text(r["published"])});
   }
-  return render({"hash", "address", "ff", "bw", "region", "published"}, rows) + std::to_string(rows.size()) + " routers\n";
+  return render_table({"hash", "address", "ff", "bw", "region", "published"}, rows) + std::to_string(rows.size()) + " routers\n";
 }
 
 }  // namespace hop::router

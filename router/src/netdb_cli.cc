@@ -20,10 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
-
 constexpr std::string_view kUsage =
     R"(usage: hopline netdb COMMAND --data_dir DIR [--network_id N]
 
@@ -53,8 +49,6 @@ struct Options {
   bool all = false;   // export
   std::string hash;   // show
 };
-
-core::Error usage_error(const std::string& what) { return core::make_error(core::Errc::kInvalidArgument, what); }
 
 std::optional<Command> command_named(std::string_view name) {
   if (name == "list") return Command::kList;
@@ -251,7 +245,7 @@ int run_netdb_command(const std::vector<std::string>& args, std::ostream& out, s
     err << kUsage;
     return kExitUsage;
   }
-  if (args.front() == "help" || args.front() == "--help" || args.front() == "-h") {
+  if (is_help(args.front())) {
     out << kUsage;
     return kExitOk;
   }

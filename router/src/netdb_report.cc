@@ -8,31 +8,12 @@
 #include "hop/core/encoding.h"
 #include "hop/netdb/constants.h"
 #include "netdb_format.h"
+#include "text_table.h"
 
 namespace hop::router {
 namespace {
 
-using Row = std::vector<std::string>;
-
-// Left-aligned columns two spaces apart; the last column is not padded.
-void print_table(std::ostream& out, const Row& header, const std::vector<Row>& rows) {
-  std::vector<std::size_t> widths(header.size(), 0);
-  auto widen = [&](const Row& row) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  };
-  auto print_row = [&](const Row& row) {
-    std::string text;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      text += row[i];
-      if (i + 1 < row.size()) text.append(widths[i] - row[i].size() + 2, ' ');
-    }
-    out << text << "\n";
-  };
-  widen(header);
-  for (const auto& row : rows) widen(row);
-  print_row(header);
-  for (const auto& row : rows) print_row(row);
-}
+using Row = TextRow;
 
 std::string fixed(double value, int decimals) {
   char buf[64];
@@ -233,7 +214,7 @@ std::string router_status(const StoredRouterView& router) {
 void print_router_table(std::ostream& out, const NetDbView& view, core::WallTime now) {
   std::vector<Row> rows;
   for (const auto& router : view.routers) rows.push_back(router_row(view, router, now));
-  print_table(out, {"HASH", "ADDRESS", "FF", "KB/S", "REGION", "PUBLISHED", "SCORE", "BAN", "STATUS"}, rows);
+  out << render_table({"HASH", "ADDRESS", "FF", "KB/S", "REGION", "PUBLISHED", "SCORE", "BAN", "STATUS"}, rows);
   const auto valid =
       std::count_if(view.routers.begin(), view.routers.end(), [](const auto& r) { return r.is_valid(); });
   out << "RouterInfos: " << view.routers.size() << " (" << valid << " valid); profiles: " << view.profiles.size()
@@ -269,7 +250,7 @@ void print_ban_table(std::ostream& out, const NetDbView& view, core::WallTime no
     rows.push_back({hash.short_string(), format_utc(ban.start), format_utc(ban.end), format_ban_state(ban, now),
                     printable(ban.reason)});
   }
-  print_table(out, {"HASH", "START", "END", "STATE", "REASON"}, rows);
+  out << render_table({"HASH", "START", "END", "STATE", "REASON"}, rows);
   out << "bans: " << view.bans.size() << " (" << bans_in_force(view.bans, now) << " in force)\n";
 }
 

@@ -23,15 +23,12 @@
 #include "hop/router/proxy_host.h"
 #include "json_writer.h"
 #include "netdb_format.h"
+#include "text_table.h"
 
 namespace hop::router {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
 
 constexpr std::string_view kUsage =
     R"(usage: hopline proxy COMMAND [options]
@@ -77,8 +74,6 @@ struct Options {
   bool json = false;
   std::vector<std::string> given;        // option names as given, to check they fit the command
 };
-
-core::Error usage_error(const std::string& what) { return core::make_error(core::Errc::kInvalidArgument, what); }
 
 std::optional<Command> command_named(std::string_view name) {
   if (name == "init-db") return Command::kInitDb;
@@ -205,28 +200,7 @@ core::Result<Options> parse_options(const std::vector<std::string>& args) {
 
 // ---- text helpers ----
 
-using Row = std::vector<std::string>;
-
-// Columns left-aligned, two spaces apart, each line after `indent`; the last column is not padded.
-std::string render(const Row& header, const std::vector<Row>& rows, const std::string& indent = "") {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  std::string out;
-  auto line = [&](const Row& r) {
-    out += indent;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      out += r[i];
-      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out += "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-  return out;
-}
+using Row = TextRow;
 
 std::string or_dash(std::string_view s) { return s.empty() ? "-" : printable(s); }
 
@@ -329,7 +303,7 @@ std::string backends_table(const proxy::RoutingTable& table) {
                     b.healthy ? "yes" : "no (drained)"});
   }
   return "backends:\n" +
-         render({"id", "app", "region", "country", "continent", "target", "weight", "soft", "hard", "healthy"}, rows, "  ");
+         render_table({"id", "app", "region", "country", "continent", "target", "weight", "soft", "hard", "healthy"}, rows, "  ");
 }
 
 std::string overrides_table(const proxy::RoutingTable& table) {
@@ -338,14 +312,14 @@ std::string overrides_table(const proxy::RoutingTable& table) {
   for (const auto& g : table.overrides) {
     rows.push_back({proxy::to_string(g.prefix), or_dash(g.country), or_dash(g.continent), or_dash(g.region)});
   }
-  return "geo overrides (most specific first):\n" + render({"cidr", "country", "continent", "region"}, rows, "  ");
+  return "geo overrides (most specific first):\n" + render_table({"cidr", "country", "continent", "region"}, rows, "  ");
 }
 
 std::string skipped_table(const std::vector<proxy::SkippedRow>& skipped) {
   if (skipped.empty()) return "skipped rows: none\n";
   std::vector<Row> rows;
   for (const auto& s : skipped) rows.push_back({s.table, or_dash(s.key), printable(s.reason)});
-  return "skipped rows (left out; the other rows load):\n" + render({"table", "key", "reason"}, rows, "  ");
+  return "skipped rows (left out; the other rows load):\n" + render_table({"table", "key", "reason"}, rows, "  ");
 }
 
 void print_check(std::ostream& out, const Loaded& l) {
@@ -432,12 +406,11 @@ struct Explanation {
   const proxy::Evaluation& chosen() const { return backends[*choice]; }
 };
 
-bool serves(const proxy::Backend& b, const std::string& app) { return b.app.empty() || b.app == app; }
 
 std::string why_no_backend(const Explanation& e, const Loaded& l) {
   if (l.table().backends.empty()) return "routing.db has no backends (docs/routing_db.md: adding one)";
   const bool any_serves = std::any_of(e.backends.begin(), e.backends.end(),
-                                      [&](const proxy::Evaluation& ev) { return serves(*ev.backend, e.app); });
+                                      [&](const proxy::Evaluation& ev) { return proxy::serves(*ev.backend, e.app); });
   if (!any_serves) return "no backend serves app '" + printable(e.app) + "' or every app (app '')";
   return "every backend that serves this app is left out (reasons above)";
 }
@@ -466,7 +439,7 @@ std::string evaluation_table(const Explanation& e) {
                     format_score(ev.score), ev.excluded.empty() ? "candidate" : "left out: " + ev.excluded});
   }
   return "backends (candidates best first: tier, then score, lower is better; then those left out):\n" +
-         render({"id", "app", "target", "tier", "score", "verdict"}, rows, "  ");
+         render_table({"id", "app", "target", "tier", "score", "verdict"}, rows, "  ");
 }
 
 std::string verdict_text(const Explanation& e) {
@@ -583,7 +556,7 @@ std::string listeners_text(const JsonValue& listeners) {
   if (listeners.items().empty()) return "listeners:    none\n";
   std::vector<Row> rows;
   for (const auto& l : listeners.items()) rows.push_back({json_text(l["address"]), json_text(l["app"]), json_text(l["proxy_protocol"])});
-  return "listeners:\n" + render({"address", "app", "proxy_protocol"}, rows, "  ");
+  return "listeners:\n" + render_table({"address", "app", "proxy_protocol"}, rows, "  ");
 }
 
 std::string routing_text(const JsonValue& r) {
@@ -637,7 +610,7 @@ std::string backends_status_text(const JsonValue& backends) {
   if (backends.items().empty()) return "backends: none\n";
   std::vector<Row> rows;
   for (const auto& b : backends.items()) rows.push_back(backend_row(b));
-  return "backends:\n" + render({"id", "app", "place", "target", "active/soft/hard", "health", "connections",
+  return "backends:\n" + render_table({"id", "app", "place", "target", "active/soft/hard", "health", "connections",
                                  "bytes to/from", "connect", "errors"},
                                 rows, "  ");
 }
@@ -721,7 +694,7 @@ core::Result<std::string> format_proxy_status(const JsonValue& proxy) {
 }
 
 int run_proxy_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (!args.empty() && (args.front() == "help" || args.front() == "--help" || args.front() == "-h")) {
+  if (!args.empty() && is_help(args.front())) {
     out << kUsage;
     return kExitOk;
   }

@@ -53,7 +53,7 @@ class RoutingReloader {
   std::shared_ptr<const ReloadStatus> status() const { return status_.load(); }
 
  private:
-  core::Status load_routing(bool force);
+  core::Status load_routing();
   core::Status load_geoip(bool force);
   void publish(std::shared_ptr<const RoutingTable> table, std::shared_ptr<const GeoIp> geoip);
   void arm();

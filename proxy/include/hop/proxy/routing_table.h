@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hop/proxy/ip.h"
@@ -43,6 +44,9 @@ struct Backend {
   std::uint32_t hard_limit = 0;  // >= soft_limit: never exceeded
   bool healthy = true;        // the operator's (or an external checker's) verdict
 };
+
+// Whether `backend` serves the clients of a listener for `app`: its own app, or app "" (all).
+inline bool serves(const Backend& backend, std::string_view app) { return backend.app.empty() || backend.app == app; }
 
 struct GeoOverride {
   IpPrefix prefix;
