@@ -20,6 +20,14 @@ core::Error malformed(const std::string& what) {
   return core::make_error(Errc::kRefused, "malformed NetDB message: " + what);
 }
 
+std::uint32_t to_wire(RecordKind kind) { return static_cast<std::uint32_t>(kind); }
+
+bool to_kind(std::uint32_t wire, RecordKind& out) {
+  if (wire > static_cast<std::uint32_t>(RecordKind::kLeaseSet)) return false;
+  out = static_cast<RecordKind>(wire);
+  return true;
+}
+
 }  // namespace
 
 core::Bytes encode_netdb_message(const NetDbMessage& msg) {
@@ -29,11 +37,13 @@ core::Bytes encode_netdb_message(const NetDbMessage& msg) {
     m->set_key(as_string(s->key.bytes));
     m->set_record(as_string(s->record));
     m->set_flood(s->flood);
+    m->set_kind(to_wire(s->kind));
   } else if (const auto* l = std::get_if<LookupMsg>(&msg)) {
     auto* m = pb.mutable_lookup();
     m->set_key(as_string(l->key.bytes));
     m->set_lookup_id(l->lookup_id);
     m->set_exploratory(l->exploratory);
+    m->set_kind(to_wire(l->kind));
     for (std::size_t i = 0; i < l->exclude.size() && i < kMaxExcluded; ++i) {
       m->add_exclude(as_string(l->exclude[i].bytes));
     }
@@ -43,6 +53,7 @@ core::Bytes encode_netdb_message(const NetDbMessage& msg) {
     m->set_lookup_id(r.lookup_id);
     m->set_key(as_string(r.key.bytes));
     m->set_found(as_string(r.found));
+    m->set_kind(to_wire(r.kind));
     for (std::size_t i = 0; i < r.closer.size() && i < kMaxCloserRecords; ++i) m->add_closer(as_string(r.closer[i]));
   }
   core::Bytes out(1 + pb.ByteSizeLong());
@@ -62,6 +73,7 @@ core::Result<NetDbMessage> decode_netdb_message(core::ByteView block) {
       if (!to_hash(pb.store().key(), s.key)) return malformed("store key size");
       s.record.assign(pb.store().record().begin(), pb.store().record().end());
       s.flood = pb.store().flood();
+      if (!to_kind(pb.store().kind(), s.kind)) return malformed("unknown record kind");
       return NetDbMessage{std::move(s)};
     }
     case hop::v1::NetDbMessage::kLookup: {
@@ -70,6 +82,8 @@ core::Result<NetDbMessage> decode_netdb_message(core::ByteView block) {
       if (pb.lookup().exclude_size() > static_cast<int>(kMaxExcluded)) return malformed("too many excluded");
       l.lookup_id = pb.lookup().lookup_id();
       l.exploratory = pb.lookup().exploratory();
+      if (!to_kind(pb.lookup().kind(), l.kind)) return malformed("unknown record kind");
+      if (l.exploratory && l.kind != RecordKind::kRouterInfo) return malformed("exploratory LeaseSet lookup");
       for (const auto& e : pb.lookup().exclude()) {
         core::RouterHash h;
         if (!to_hash(e, h)) return malformed("excluded key size");
@@ -83,6 +97,7 @@ core::Result<NetDbMessage> decode_netdb_message(core::ByteView block) {
       if (!to_hash(pr.key(), r.key)) return malformed("reply key size");
       if (pr.closer_size() > static_cast<int>(kMaxCloserRecords)) return malformed("too many records");
       r.lookup_id = pr.lookup_id();
+      if (!to_kind(pr.kind(), r.kind)) return malformed("unknown record kind");
       r.found.assign(pr.found().begin(), pr.found().end());
       for (const auto& c : pr.closer()) r.closer.emplace_back(c.begin(), c.end());
       return NetDbMessage{std::move(r)};

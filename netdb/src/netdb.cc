@@ -36,6 +36,11 @@ NetDb::NetDb(core::Runtime& runtime, transport::LinkLayer& links, const core::Id
     arm_explore();
   });
   lookup_timer_ = runtime_.make_timer([this] { on_lookup_tick(); });
+  lease_set_timer_ = runtime_.make_timer([this] {
+    publish_lease_sets();
+    purge_lease_sets();
+    arm_lease_sets();
+  });
 }
 
 NetDb::~NetDb() {
@@ -44,6 +49,8 @@ NetDb::~NetDb() {
 }
 
 void NetDb::arm_publish() { publish_timer_->arm(runtime_.now() + config_.publish_interval); }
+
+void NetDb::arm_lease_sets() { lease_set_timer_->arm(runtime_.now() + config_.lease_set_republish); }
 
 void NetDb::arm_explore() {
   // Jitter (75-125 %) so that nodes started together do not explore in lockstep.
@@ -57,7 +64,7 @@ void NetDb::set_local_info(RouterInfo info) {
   info.published = runtime_.wall_now();
   local_ = sign_router_info(identity_, std::move(info));
   records_[identity_.hash()] = *local_;
-  if (running_) publish();
+  if (running_) publish_router_info();
 }
 
 core::Result<core::RouterHash> NetDb::add_record(core::ByteView wire) {
@@ -76,6 +83,7 @@ void NetDb::start() {
   running_ = true;
   publish();
   arm_publish();
+  arm_lease_sets();
   explore_timer_->arm(runtime_.now() + config_.explore_interval / 10);
 }
 
@@ -84,10 +92,12 @@ void NetDb::stop() {
   publish_timer_->cancel();
   explore_timer_->cancel();
   lookup_timer_->cancel();
+  lease_set_timer_->cancel();
   auto pending = std::move(lookups_);
   lookups_.clear();
   for (auto& [id, lookup] : pending) {
     for (auto& done : lookup.callbacks) done(nullptr);
+    for (auto& done : lookup.lease_set_callbacks) done(nullptr);
   }
 }
 
@@ -167,6 +177,11 @@ void NetDb::schedule_publish() {
 }
 
 void NetDb::publish() {
+  publish_router_info();
+  publish_lease_sets();
+}
+
+void NetDb::publish_router_info() {
   if (!local_) return;
   local_->info.published = runtime_.wall_now();
   local_ = sign_router_info(identity_, local_->info);
@@ -187,7 +202,7 @@ void NetDb::explore() {
 
 void NetDb::lookup(const core::RouterHash& key, LookupDone done) {
   for (auto& [id, l] : lookups_) {
-    if (!l.exploratory && !l.direct && l.key == key) {  // join the lookup already running
+    if (l.kind == RecordKind::kRouterInfo && !l.exploratory && !l.direct && l.key == key) {  // join it
       l.callbacks.push_back(std::move(done));
       return;
     }
@@ -205,7 +220,7 @@ void NetDb::bootstrap_from(const transport::PeerContact& seed) {
 }
 
 std::uint64_t NetDb::start_lookup(Lookup l) {
-  ++counters_.lookups_started;
+  ++(l.kind == RecordKind::kLeaseSet ? counters_.lease_set_lookups_started : counters_.lookups_started);
   l.target = routing_key(l.key, runtime_.wall_now());
   l.deadline = runtime_.now() + config_.lookup_timeout;
   const std::uint64_t id = next_lookup_id_++;
@@ -223,7 +238,7 @@ void NetDb::advance(std::uint64_t id) {
   for (auto q = l.in_flight.begin(); q != l.in_flight.end();) {
     q = now - q->second >= config_.query_timeout ? l.in_flight.erase(q) : std::next(q);
   }
-  if (now >= l.deadline) return finish(id, nullptr);
+  if (now >= l.deadline) return fail(id);
   if (l.direct) {
     if (l.asked.empty()) {
       l.asked.insert(core::RouterHash{});
@@ -231,14 +246,14 @@ void NetDb::advance(std::uint64_t id) {
       (void)links_.send_to(*l.direct, transport::BlockType::kMessage,
                            encode_netdb_message(LookupMsg{core::RouterHash{}, id, false, {}}));
     } else if (l.in_flight.empty()) {
-      finish(id, nullptr);
+      fail(id);
     }
     return;
   }
   const std::size_t budget = l.exploratory ? kExploreQueries : SIZE_MAX;
   const std::size_t room = config_.alpha > l.in_flight.size() ? config_.alpha - l.in_flight.size() : 0;
   const std::size_t can_ask = std::min(room, budget > l.asked.size() ? budget - l.asked.size() : 0);
-  LookupMsg msg{l.key, id, l.exploratory, {}};
+  LookupMsg msg{l.key, id, l.exploratory, {}, l.kind};
   if (l.exploratory) {
     // Tell the floodfill whom we know already, so it answers with routers new to us.
     std::vector<core::RouterHash> known;
@@ -250,7 +265,7 @@ void NetDb::advance(std::uint64_t id) {
     l.in_flight[ff] = now;
     send(ff, msg);
   }
-  if (l.in_flight.empty()) finish(id, nullptr);
+  if (l.in_flight.empty()) fail(id);
 }
 
 void NetDb::finish(std::uint64_t id, const SignedRouterInfo* result) {
@@ -260,6 +275,13 @@ void NetDb::finish(std::uint64_t id, const SignedRouterInfo* result) {
   lookups_.erase(it);
   if (!l.exploratory && !l.direct) ++(result ? counters_.lookups_found : counters_.lookups_failed);
   for (auto& done : l.callbacks) done(result);
+}
+
+void NetDb::fail(std::uint64_t id) {
+  auto it = lookups_.find(id);
+  if (it == lookups_.end()) return;
+  if (it->second.kind == RecordKind::kLeaseSet) return finish_lease_set(id, nullptr);
+  finish(id, nullptr);
 }
 
 void NetDb::on_lookup_tick() {
@@ -275,8 +297,14 @@ void NetDb::on_message(const core::RouterHash& from, core::ByteView block) {
     ++counters_.malformed_messages;
     return;
   }
-  if (auto* s = std::get_if<StoreMsg>(&*msg)) return on_store(from, std::move(*s));
-  if (auto* l = std::get_if<LookupMsg>(&*msg)) return on_lookup(from, *l);
+  if (auto* s = std::get_if<StoreMsg>(&*msg)) {
+    if (s->kind == RecordKind::kLeaseSet) return on_lease_set_store(from, *s);
+    return on_store(from, std::move(*s));
+  }
+  if (auto* l = std::get_if<LookupMsg>(&*msg)) {
+    if (l->kind == RecordKind::kLeaseSet) return on_lease_set_lookup(from, *l);
+    return on_lookup(from, *l);
+  }
   on_search_reply(from, std::move(std::get<SearchReplyMsg>(*msg)));
 }
 
@@ -313,6 +341,11 @@ void NetDb::on_lookup(const core::RouterHash& from, const LookupMsg& msg) {
     }
   }
   if (!config_.floodfill) return;  // only floodfills answer for others
+  reply.closer = closer_records(from, msg);
+  send(from, reply);
+}
+
+std::vector<core::Bytes> NetDb::closer_records(const core::RouterHash& from, const LookupMsg& msg) const {
   std::set<core::RouterHash> skip(msg.exclude.begin(), msg.exclude.end());
   skip.insert(from);
   skip.insert(identity_.hash());
@@ -321,8 +354,9 @@ void NetDb::on_lookup(const core::RouterHash& from, const LookupMsg& msg) {
     if (!skip.count(h) && (msg.exploratory || r.info.floodfill)) candidates.push_back(h);
   }
   const auto target = routing_key(msg.key, runtime_.wall_now());
-  for (const auto& h : closest(target, candidates, kMaxCloserRecords)) reply.closer.push_back(records_.at(h).wire);
-  send(from, reply);
+  std::vector<core::Bytes> out;
+  for (const auto& h : closest(target, candidates, kMaxCloserRecords)) out.push_back(records_.at(h).wire);
+  return out;
 }
 
 void NetDb::on_search_reply(const core::RouterHash& from, SearchReplyMsg msg) {
@@ -336,6 +370,8 @@ void NetDb::on_search_reply(const core::RouterHash& from, SearchReplyMsg msg) {
   const std::optional<transport::PeerContact> seed = l.direct;
   l.in_flight.erase(direct ? core::RouterHash{} : from);
   for (const auto& wire : msg.closer) accept(wire, std::nullopt);
+  if (msg.kind != l.kind) msg.found.clear();  // a record of another kind answers nothing asked
+  if (l.kind == RecordKind::kLeaseSet) return on_lease_set_reply(id, msg);
   if (!msg.found.empty()) {
     const SignedRouterInfo* record = accept(msg.found, direct ? std::optional<core::RouterHash>(from) : key);
     // A seed must be the router whose static key we dialed.

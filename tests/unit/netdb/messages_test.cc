@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "hop/netdb/lease_set.h"
+
 namespace hop::netdb {
 namespace {
 
@@ -55,6 +61,67 @@ TEST(NetDbMessages, RefusesBadKeySizesAndTooManyEntries) {
   big.closer.assign(kMaxCloserRecords, core::Bytes{1});
   auto encoded = encode_netdb_message(big);
   EXPECT_TRUE(decode_netdb_message(encoded).ok());
+}
+
+TEST(NetDbMessages, TheRecordKindRoundTripsAndDefaultsToRouterInfo) {
+  for (auto kind : {RecordKind::kRouterInfo, RecordKind::kLeaseSet}) {
+    auto s = decode_netdb_message(encode_netdb_message(StoreMsg{hash_of(1), {1}, true, kind}));
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(std::get<StoreMsg>(*s).kind, kind);
+    auto l = decode_netdb_message(encode_netdb_message(LookupMsg{hash_of(2), 3, false, {}, kind}));
+    ASSERT_TRUE(l.ok());
+    EXPECT_EQ(std::get<LookupMsg>(*l).kind, kind);
+    auto r = decode_netdb_message(encode_netdb_message(SearchReplyMsg{4, hash_of(5), {6}, {}, kind}));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(std::get<SearchReplyMsg>(*r).kind, kind);
+  }
+  // A message without the field (from before it existed) is about a RouterInfo.
+  core::Bytes old_lookup = {kNetDbService, 0x12, 0x24, 0x0a, 0x20};
+  old_lookup.resize(old_lookup.size() + 32, 0xab);
+  old_lookup.insert(old_lookup.end(), {0x10, 0x07});
+  auto l = decode_netdb_message(old_lookup);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(std::get<LookupMsg>(*l).kind, RecordKind::kRouterInfo);
+  EXPECT_EQ(std::get<LookupMsg>(*l).lookup_id, 7u);
+}
+
+TEST(NetDbMessages, RefusesAnUnknownRecordKindAndAnExploratoryLeaseSetLookup) {
+  // Protobuf writes fields in number order, so `kind` (field 5, tag 0x28) is the last byte pair.
+  for (auto block : {encode_netdb_message(StoreMsg{hash_of(1), {1}, true, RecordKind::kLeaseSet}),
+                     encode_netdb_message(LookupMsg{hash_of(2), 3, false, {}, RecordKind::kLeaseSet}),
+                     encode_netdb_message(SearchReplyMsg{4, hash_of(5), {6}, {}, RecordKind::kLeaseSet})}) {
+    ASSERT_EQ(block[block.size() - 2], 0x28);
+    ASSERT_EQ(block.back(), 0x01);
+    ASSERT_TRUE(decode_netdb_message(block).ok());
+    block.back() = 0x02;
+    EXPECT_FALSE(decode_netdb_message(block).ok());
+  }
+  EXPECT_FALSE(decode_netdb_message(encode_netdb_message(LookupMsg{hash_of(2), 3, true, {}, RecordKind::kLeaseSet})).ok());
+}
+
+TEST(NetDbMessages, ADestinationHashIsItsOwnDhtKey) {
+  const auto d = Destination::generate().hash();
+  EXPECT_EQ(dht_key(d).bytes, d.bytes);
+  EXPECT_EQ(destination_of(dht_key(d)), d);
+}
+
+TEST(NetDbMessages, TheLeaseSetFuzzSeedsDecodeToLeaseSetMessages) {
+  const std::filesystem::path dir = std::filesystem::path(HOP_SOURCE_DIR) / "tests/fuzz/seeds/netdb_message_decoder";
+  const core::WallTime seeds_signed_at(std::chrono::milliseconds(1'800'000'000'000));
+  for (const char* name : {"store_lease_set.bin", "lookup_lease_set.bin", "search_reply_lease_set.bin"}) {
+    std::ifstream f(dir / name, std::ios::binary);
+    ASSERT_TRUE(f) << name;
+    auto msg = decode_netdb_message(core::Bytes((std::istreambuf_iterator<char>(f)), {}));
+    ASSERT_TRUE(msg.ok()) << name << ": " << msg.error().message();
+    std::visit([&](const auto& m) { EXPECT_EQ(m.kind, RecordKind::kLeaseSet) << name; }, *msg);
+    // The record is lease_set_decoder/three_leases, filed under its own destination hash.
+    auto check = [&](const core::Bytes& record, const core::RouterHash& key) {
+      auto verified = verify_lease_set(record, {.now = seeds_signed_at, .expected_hash = destination_of(key)});
+      EXPECT_TRUE(verified.ok()) << name << ": " << verified.error().message();
+    };
+    if (const auto* s = std::get_if<StoreMsg>(&*msg)) check(s->record, s->key);
+    if (const auto* r = std::get_if<SearchReplyMsg>(&*msg)) check(r->found, r->key);
+  }
 }
 
 }  // namespace
