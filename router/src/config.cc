@@ -67,6 +67,7 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"console.token", "(empty)", "bearer token for state-changing requests; required off loopback"},
     };
     add_proxy_key_docs(docs);
+    add_edge_key_docs(docs);
     return docs;
   }();
   return keys;
@@ -243,6 +244,10 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
   };
   add_proxy_setters(setters, c.proxy);
   for (const auto& [key, entry] : map) {
+    if (is_edge_key(key)) {
+      if (auto st = apply_edge_key(c, key, entry); !st) return st.error();
+      continue;
+    }
     auto it = setters.find(key);
     if (it == setters.end()) {
       return core::make_error(Errc::kInvalidArgument,
@@ -257,6 +262,7 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
                                 ") must not exceed links.hard_limit (" + std::to_string(c.limits.hard) + ")");
   }
   if (auto st = core::check_log_level(c.log.level); !st) return st.error();
+  if (auto st = check_edges(c); !st) return st.error();
   if (auto st = check_console_config(c.console); !st) return st.error();
   return c;
 }
@@ -278,6 +284,15 @@ tunnels::TunnelManagerConfig NodeConfig::tunnel_manager() const {
   // A test must be able to fail before the next one starts.
   t.test_timeout = std::min(t.test_timeout, t.test_interval);
   return t;
+}
+
+tunnels::PoolConfig NodeConfig::destination_pool(const DestinationPoolKeys& keys) const {
+  tunnels::PoolConfig p = tunnels.exploratory;
+  if (keys.inbound_quantity) p.inbound_quantity = *keys.inbound_quantity;
+  if (keys.outbound_quantity) p.outbound_quantity = *keys.outbound_quantity;
+  if (keys.length) p.length = *keys.length;
+  if (keys.lifetime) p.lifetime = *keys.lifetime;
+  return p;
 }
 
 netdb::NetDbConfig NodeConfig::netdb() const {

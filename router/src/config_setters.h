@@ -52,6 +52,14 @@ inline Setter duration_into(core::Duration& out) {
   };
 }
 
+// A service.NAME.* or client.NAME.* key (service_settings.cc): applied to `c`'s services and
+// clients; false when `key` is neither.
+bool is_edge_key(std::string_view key);
+core::Status apply_edge_key(NodeConfig& c, const std::string& key, const ConfigEntry& entry);
+// After every key: each service has a target, each client a listen address and a destination.
+core::Status check_edges(const NodeConfig& c);
+void add_edge_key_docs(std::vector<ConfigKeyDoc>& docs);
+
 // The [proxy] keys (proxy_settings.cc), added to `setters`, writing into `proxy`.
 void add_proxy_setters(Setters& setters, proxy::ProxyConfig& proxy);
 // Their documentation, appended to config_keys().

@@ -70,7 +70,8 @@ Node::Node(core::AsioRuntime& runtime, NodeConfig config, core::Identity identit
   tunnels::TunnelPeers& tunnel_peers = *this;
   tunnels_ = std::make_unique<tunnels::TunnelManager>(runtime_, *links_, identity_, tunnel_peers,
                                                       config_.tunnel_manager());
-  tunnels_->set_local_delivery([this](core::ByteView block) { on_tunnel_delivery(block); });
+  tunnels_->set_local_delivery(
+      [this](core::ByteView block, std::optional<tunnels::PoolId> pool) { on_tunnel_delivery(block, pool); });
   peers_.set_observer(this);
   housekeeping_timer_ = runtime_.make_timer([this] { on_housekeeping(); });
 }
@@ -154,7 +155,67 @@ core::Status Node::start() {
   prober_->start();
   tunnels_->start();
   on_housekeeping();
+  return start_edges();
+}
+
+core::Result<tunnels::LocalDestination*> Node::add_destination(netdb::Destination keys, const DestinationPoolKeys& pool) {
+  tunnels::LocalDestinationConfig dc;
+  dc.pool = config_.destination_pool(pool);
+  dc.network_id = config_.network_id;
+  auto d = std::make_unique<tunnels::LocalDestination>(runtime_, *tunnels_, *netdb_, std::move(keys), dc);
+  if (auto st = d->start(); !st) return st.error();
+  auto* raw = d.get();
+  destinations_[d->pool()] = std::move(d);
+  return raw;
+}
+
+namespace {
+core::Result<netdb::Destination> load_or_create_destination(const std::filesystem::path& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    auto loaded = netdb::Destination::load(path);
+    if (!loaded) return loaded.error().wrap(what);
+    return loaded;
+  }
+  auto created = netdb::Destination::generate();
+  if (auto st = created.save(path); !st) return st.error().wrap(what);
+  spdlog::info("{}: created destination {} in {}", what, created.address(), path.string());
+  return created;
+}
+}  // namespace
+
+core::Status Node::start_edges() {
+  auto& io = runtime_.io();
+  for (const auto& s : config_.services) {
+    const auto file = resolve_in(config_.data_dir, s.keys.empty() ? std::filesystem::path("service-" + s.name + ".dst") : s.keys);
+    auto keys = load_or_create_destination(file, "service " + s.name);
+    if (!keys) return keys.error();
+    auto dest = add_destination(std::move(*keys), s.pool);
+    if (!dest) return dest.error();
+    auto host = std::make_unique<proxy::ServiceHost>(io, **dest, s.name, s.target_host, s.target_port);
+    host->start();
+    spdlog::info("service {}: {} -> {}", s.name, (*dest)->hash().address(), host->target());
+    services_.push_back(std::move(host));
+  }
+  for (const auto& c : config_.clients) {
+    auto remote = netdb::parse_address(c.destination);
+    if (!remote) return remote.error().wrap("client." + c.name + ".destination");
+    auto keys = c.keys.empty() ? core::Result<netdb::Destination>(netdb::Destination::generate())
+                               : load_or_create_destination(resolve_in(config_.data_dir, c.keys), "client " + c.name);
+    if (!keys) return keys.error();
+    auto dest = add_destination(std::move(*keys), c.pool);
+    if (!dest) return dest.error();
+    auto tunnel = std::make_unique<proxy::ClientTunnel>(io, **dest, c.name, *remote);
+    if (auto st = tunnel->start(c.listen_host, c.listen_port); !st) return st;
+    clients_.push_back(std::move(tunnel));
+  }
   return {};
+}
+
+std::vector<const tunnels::LocalDestination*> Node::destinations() const {
+  std::vector<const tunnels::LocalDestination*> out;
+  for (const auto& [pool, d] : destinations_) out.push_back(d.get());
+  return out;
 }
 
 void Node::add_seed_router_infos() {
@@ -195,6 +256,12 @@ void Node::stop() {
   if (proxy_) proxy_->drain();  // clients first: they finish while the overlay still runs
   proxy_.reset();
   if (console_) console_->stop();
+  for (auto& c : clients_) c->stop();
+  for (auto& s : services_) s->stop();
+  for (auto& [pool, d] : destinations_) d->stop();
+  clients_.clear();
+  services_.clear();
+  destinations_.clear();
   housekeeping_timer_->cancel();
   tunnels_->stop();
   prober_->stop();
@@ -343,8 +410,11 @@ void Node::on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome out
   peers_.record_build(hop, outcome, runtime_.wall_now());
 }
 
-void Node::on_tunnel_delivery(core::ByteView block) {
-  // No service takes messages from tunnels yet (destinations and streams come next).
+void Node::on_tunnel_delivery(core::ByteView block, std::optional<tunnels::PoolId> pool) {
+  // Session messages are for the destination whose inbound tunnel carried them.
+  if (pool && !block.empty() && block[0] == tunnels::kSessionService) {
+    if (auto it = destinations_.find(*pool); it != destinations_.end()) return it->second->on_message(block);
+  }
   spdlog::debug("message of {} bytes for service {} arrived through a tunnel; no such service here", block.size(),
                 block.empty() ? -1 : int{block[0]});
 }

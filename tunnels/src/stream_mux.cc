@@ -102,7 +102,10 @@ std::optional<core::TimePoint> StreamMux::next_deadline() const {
 void StreamMux::on_timeout(core::TimePoint now) {
   for (auto& [id, stream] : streams_) {
     auto t = stream.next_deadline();
-    if (t && *t <= now) stream.on_timeout(now);
+    if (!t || *t > now) continue;
+    const auto rtos = stream.rtos();
+    stream.on_timeout(now);
+    stats_.rtos += stream.rtos() - rtos;
   }
 }
 

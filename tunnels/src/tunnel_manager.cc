@@ -441,7 +441,7 @@ void TunnelManager::on_gateway_message(const TunnelBlock& block) {
     Owned& t = owned_.at(own->second);
     if (t.hops.empty()) {
       t.bytes += block.body.size();
-      return dispatch_local(block.body, t.id);
+      return dispatch_local(block.body, t);
     }
   }
   TransitHop* hop = transit_.find(block.tunnel_id);
@@ -539,7 +539,7 @@ void TunnelManager::deliver_inbound(Owned& tunnel, const Cell& arrived) {
     ++counters_.cells_rejected;
     return;
   }
-  if (*message) dispatch_local(**message, tunnel.id);
+  if (*message) dispatch_local(**message, tunnel);
 }
 
 void TunnelManager::deliver_at_endpoint(core::ByteView message) {
@@ -575,10 +575,10 @@ void TunnelManager::deliver_to(const core::RouterHash& router, core::ByteView bl
     ++counters_.malformed;
     return;
   }
-  if (local_delivery_) local_delivery_(block);
+  if (local_delivery_) local_delivery_(block, std::nullopt);
 }
 
-void TunnelManager::dispatch_local(core::ByteView block, std::uint64_t via) {
+void TunnelManager::dispatch_local(core::ByteView block, const Owned& via) {
   ++counters_.messages_delivered;
   if (!block.empty() && block[0] == kTunnelService) {
     // Build replies and tunnel tests come back to us through our inbound tunnels.
@@ -588,11 +588,11 @@ void TunnelManager::dispatch_local(core::ByteView block, std::uint64_t via) {
       return;
     }
     if (decoded->kind == TunnelKind::kBuildReply) return on_build_reply(decoded->tunnel_id, decoded->body, std::nullopt);
-    if (decoded->kind == TunnelKind::kTunnelTest) return on_test(decoded->body, via);
+    if (decoded->kind == TunnelKind::kTunnelTest) return on_test(decoded->body, via.id);
     ++counters_.malformed;  // requests and gateway messages never arrive this way
     return;
   }
-  if (local_delivery_) local_delivery_(block);
+  if (local_delivery_) local_delivery_(block, via.pool);
 }
 
 // --- sending ------------------------------------------------------------------------------
@@ -640,6 +640,26 @@ core::Status TunnelManager::send_out(core::ByteView message, const core::RouterH
                                      std::optional<TunnelId> tunnel, PoolId pool) {
   Owned* out = established_tunnel(pool, Direction::kOutbound);
   if (!out) return core::make_error(Errc::kNoRoute, "no established outbound tunnel");
+  return send_through(*out, with_delivery(message, router, tunnel));
+}
+
+std::vector<TunnelManager::OutboundTunnel> TunnelManager::outbound_tunnels(PoolId pool) const {
+  std::vector<OutboundTunnel> out;
+  for (const auto& [id, t] : owned_) {
+    if (t.pool == pool && t.direction == Direction::kOutbound && t.state == TunnelState::kEstablished &&
+        t.expires - runtime_.now() > kExpirySafety) {
+      out.push_back({id, t.expires});
+    }
+  }
+  return out;
+}
+
+core::Status TunnelManager::send_via(std::uint64_t outbound, core::ByteView message, const core::RouterHash& router,
+                                     std::optional<TunnelId> tunnel) {
+  Owned* out = find_owned(outbound);
+  if (!out || out->direction != Direction::kOutbound || out->state != TunnelState::kEstablished) {
+    return core::make_error(Errc::kNoRoute, "the outbound tunnel is gone");
+  }
   return send_through(*out, with_delivery(message, router, tunnel));
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hop/netdb/destination.h"
+
 namespace hop::router {
 namespace {
 
@@ -91,6 +93,8 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parse_duration("-1s").ok());
 }
 
+const std::string kSampleAddress = netdb::Destination::generate().address();
+
 TEST(Config, EveryDocumentedKeyIsAccepted) {
   // Each key in the reference table parses with a sample value, so the docs cannot drift.
   const std::map<std::string, std::string> samples = {
@@ -112,11 +116,21 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"proxy.connect_timeout", "1s"}, {"proxy.idle_timeout", "1m"}, {"proxy.header_timeout", "2s"},
       {"proxy.drain_timeout", "3s"}, {"proxy.max_connections", "100"}, {"proxy.client_rate", "5"},
       {"proxy.connect_tries", "2"}, {"proxy.affinity_size", "1024"}, {"proxy.affinity_ttl", "1m"},
-      {"proxy.reload_poll", "100ms"}, {"proxy.breaker_failures", "5"}, {"proxy.breaker_cooldown", "30s"}};
+      {"proxy.reload_poll", "100ms"}, {"proxy.breaker_failures", "5"}, {"proxy.breaker_cooldown", "30s"},
+      {"service.NAME.target", "127.0.0.1:8080"}, {"service.NAME.keys", "web.dst"},
+      {"service.NAME.inbound_quantity", "1"}, {"service.NAME.outbound_quantity", "3"}, {"service.NAME.length", "2"},
+      {"service.NAME.lifetime", "20s"}, {"client.NAME.listen", "127.0.0.1:9000"},
+      {"client.NAME.destination", kSampleAddress}, {"client.NAME.keys", "c.dst"},
+      {"client.NAME.inbound_quantity", "1"}, {"client.NAME.outbound_quantity", "3"}, {"client.NAME.length", "1"},
+      {"client.NAME.lifetime", "30s"}};
   for (const auto& k : config_keys()) {
     ASSERT_TRUE(samples.count(k.key)) << "no sample for documented key " << k.key;
     ConfigMap map;
     ASSERT_TRUE(apply_overrides(map, {std::string("--") + k.key + "=" + samples.at(k.key)}).ok());
+    // A service needs its target, a client its destination: those come along.
+    const std::string key = k.key;
+    if (key.starts_with("service.")) map["service.NAME.target"] = {"127.0.0.1:8080", "test"};
+    if (key.starts_with("client.")) map["client.NAME.destination"] = {kSampleAddress, "test"};
     EXPECT_TRUE(build_node_config(map).ok()) << k.key;
   }
   EXPECT_EQ(config_keys().size(), samples.size());
@@ -196,6 +210,51 @@ TEST(Config, LogLevelAndRoutingDbAreReloadedAndDocumented) {
   EXPECT_EQ(reloadable, (std::vector<std::string>{"log.level", "proxy.routing_db"}));
   EXPECT_FALSE(is_reloadable_key("links.hard_limit"));
   EXPECT_FALSE(is_reloadable_key("log.file"));
+}
+
+
+TEST(Config, ServicesAndClientTunnelsParseWithTheirPools) {
+  const std::string address = netdb::Destination::generate().address();
+  auto map = parse_config_text("tunnels.length = 2\n"
+                               "[service.web]\ntarget = 127.0.0.1:8080\nlength = 1\n"
+                               "[client.web]\nlisten = 127.0.0.1:9000\ndestination = " + address + "\nlifetime = 20s\n",
+                               "t.conf");
+  ASSERT_TRUE(map.ok()) << map.error().message();
+  auto c = build_node_config(*map);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_EQ(c->services.size(), 1u);
+  EXPECT_EQ(c->services[0].name, "web");
+  EXPECT_EQ(c->services[0].target_port, 8080);
+  EXPECT_EQ(c->destination_pool(c->services[0].pool).length, 1u);
+  ASSERT_EQ(c->clients.size(), 1u);
+  EXPECT_EQ(c->clients[0].listen_port, 9000);
+  EXPECT_EQ(c->clients[0].destination, address);
+  EXPECT_EQ(c->destination_pool(c->clients[0].pool).length, 2u) << "unset: the exploratory pool's";
+  EXPECT_EQ(c->destination_pool(c->clients[0].pool).lifetime, std::chrono::seconds(20));
+}
+
+TEST(Config, BadServicesAndClientTunnelsAreClearErrors) {
+  const std::string address = netdb::Destination::generate().address();
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--service.web.keys=w.dst", "service.web.target is not set"},
+      {"--client.web.listen=127.0.0.1:9000", "client.web.destination is not set"},
+      {"--client.web.destination=example.com", "expected a destination address"},
+      {"--client.web.destination=" + address.substr(1), "expected a destination address"},
+      {"--service.web.target=localhost:80", "numeric address and port"},
+      {"--service.web.target=127.0.0.1:0", "numeric address and port"},
+      {"--service.web.length=9", "an integer from 0 to 7"},
+      {"--service.web.lifetime=1h", "from 10s to 10m"},
+      {"--service.w/eb.target=127.0.0.1:80", "expected service.NAME.KEY"},
+      {"--service.web.colour=blue", "a service has keys, target"},
+      {"--client.web.port=1", "a client has listen, destination"},
+  };
+  for (const auto& [flag, expected] : bad) {
+    ConfigMap map;
+    ASSERT_TRUE(apply_overrides(map, {flag}).ok());
+    auto c = build_node_config(map);
+    ASSERT_FALSE(c.ok()) << flag;
+    EXPECT_NE(c.error().message().find(expected), std::string::npos) << flag << ": " << c.error().message();
+  }
 }
 
 }  // namespace

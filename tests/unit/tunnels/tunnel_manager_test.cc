@@ -87,7 +87,7 @@ struct World {
       node->links = std::make_unique<TamperingLinks>(*node->sim);
       node->links->set_events(node.get());
       node->manager = std::make_unique<TunnelManager>(rt, *node->links, node->identity, *node, config);
-      node->manager->set_local_delivery([raw = node.get()](core::ByteView b) { raw->delivered.emplace_back(b.begin(), b.end()); });
+      node->manager->set_local_delivery([raw = node.get()](core::ByteView b, std::optional<PoolId>) { raw->delivered.emplace_back(b.begin(), b.end()); });
       nodes.push_back(std::move(node));
     }
   }

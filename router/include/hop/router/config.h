@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,31 @@ struct ConsoleConfig {
 // A console listening off loopback without a token is refused (with what to do).
 core::Status check_console_config(const ConsoleConfig& console);
 
+// A destination's tunnels: unset keys take the exploratory pool's (tunnels.*) values.
+struct DestinationPoolKeys {
+  std::optional<std::size_t> inbound_quantity, outbound_quantity, length;
+  std::optional<core::Duration> lifetime;
+};
+
+// [service.NAME]: streams to this destination go to a local TCP target (docs/services.md).
+struct ServiceConfig {
+  std::string name;
+  std::filesystem::path keys;  // destination key file, relative to data_dir; created when missing
+  std::string target_host;
+  std::uint16_t target_port = 0;
+  DestinationPoolKeys pool;
+};
+
+// [client.NAME]: each TCP connection accepted on `listen` becomes a stream to `destination`.
+struct ClientTunnelConfig {
+  std::string name;
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 0;
+  std::string destination;     // NAME.hop, checked when the config is built
+  std::filesystem::path keys;  // empty: a new destination each start
+  DestinationPoolKeys pool;
+};
+
 struct NodeConfig {
   std::uint32_t network_id = 1;
   std::filesystem::path data_dir = "hopline-data";
@@ -52,10 +78,14 @@ struct NodeConfig {
   tunnels::TunnelManagerConfig tunnels;  // transit.share_bytes_per_sec is derived: see tunnel_manager()
   ConsoleConfig console;
   proxy::ProxyConfig proxy;  // proxy.listen empty: this node runs no geo-proxy
+  std::vector<ServiceConfig> services;
+  std::vector<ClientTunnelConfig> clients;
 
   // The bandwidth we share with transit tunnels and advertise in our RouterInfo, KB/s.
   std::uint32_t shared_kbps() const { return static_cast<std::uint32_t>(std::uint64_t{bandwidth_kbps} * share_percent / 100); }
   tunnels::TunnelManagerConfig tunnel_manager() const;
+  // A destination's pool: its own keys over the exploratory pool's.
+  tunnels::PoolConfig destination_pool(const DestinationPoolKeys& keys) const;
 
   transport::LinkManagerConfig link_manager() const;
   netdb::NetDbConfig netdb() const;

@@ -19,7 +19,9 @@
 #include "hop/router/config.h"
 #include "hop/router/seed_dialer.h"
 #include "hop/router/seed_file.h"
+#include "hop/proxy/services.h"
 #include "hop/transport/link_manager.h"
+#include "hop/tunnels/local_destination.h"
 
 namespace hop::router {
 
@@ -64,6 +66,10 @@ class Node final : private transport::LinkEvents,
   const ConsoleServer* console() const { return console_.get(); }
   // The geo-proxy, when proxy.listen is set and after start(); nullptr otherwise.
   const ProxyHost* proxy() const { return proxy_.get(); }
+  // The destinations this node hosts (services and client tunnels), after start().
+  std::vector<const tunnels::LocalDestination*> destinations() const;
+  const std::vector<std::unique_ptr<proxy::ServiceHost>>& services() const { return services_; }
+  const std::vector<std::unique_ptr<proxy::ClientTunnel>>& clients() const { return clients_; }
   // SIGHUP: re-reads routing.db (from `routing_db`, which may be a new path) and the GeoIP file.
   void reload_proxy(const std::filesystem::path& routing_db);
   // Waits until every store write posted so far is on disk.
@@ -94,7 +100,9 @@ class Node final : private transport::LinkEvents,
   std::optional<transport::PeerContact> contact_of(const core::RouterHash& router) override;
   std::vector<tunnels::HopCandidate> hop_candidates() override;
   void on_build_outcome(const core::RouterHash& hop, netdb::BuildOutcome outcome) override;
-  void on_tunnel_delivery(core::ByteView block);
+  void on_tunnel_delivery(core::ByteView block, std::optional<tunnels::PoolId> pool);
+  core::Status start_edges();
+  core::Result<tunnels::LocalDestination*> add_destination(netdb::Destination keys, const DestinationPoolKeys& pool);
   void on_record(const netdb::SignedRouterInfo& record);
   void load_stored_routers();
   void add_seed_router_infos();
@@ -118,6 +126,9 @@ class Node final : private transport::LinkEvents,
   std::unordered_map<core::RouterHash, core::crypto::Key32> linked_static_keys_;
   std::map<core::crypto::Key32, core::RouterHash> seed_hashes_;  // learned when a seed links
   std::unique_ptr<ProxyHost> proxy_;
+  std::map<tunnels::PoolId, std::unique_ptr<tunnels::LocalDestination>> destinations_;
+  std::vector<std::unique_ptr<proxy::ServiceHost>> services_;   // before destinations_ in stop()
+  std::vector<std::unique_ptr<proxy::ClientTunnel>> clients_;
   std::unique_ptr<ConsoleServer> console_;  // last: destroyed first, it reads the rest
 };
 

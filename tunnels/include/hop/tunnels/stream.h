@@ -73,6 +73,9 @@ class Stream {
   bool is_closed() const;
   ResetReason reset_reason() const { return reset_reason_; }
   std::size_t readable() const { return receiver_.readable(); }
+  // What write() would take now (0 once writing is closed or the stream is reset).
+  std::size_t write_room() const { return state_ == State::kReset || state_ == State::kClosed ? 0 : sender_.room(); }
+  std::uint64_t rtos() const { return sender_.stats().rtos; }
   StreamStats stats() const;
 
  private:

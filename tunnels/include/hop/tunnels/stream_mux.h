@@ -37,6 +37,7 @@ struct StreamMuxStats {
   std::uint64_t unknown = 0;       // non-SYN packets for no stream
   std::uint64_t resets_sent = 0;
   std::uint64_t reaped = 0;        // closed streams removed
+  std::uint64_t rtos = 0;          // retransmission timeouts of all streams: the path may be broken
 };
 
 class StreamMux {

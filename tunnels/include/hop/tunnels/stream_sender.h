@@ -62,6 +62,8 @@ class StreamSender {
   bool is_closed() const { return closed_; }
   bool fin_acked() const { return fin_sent_ && acked_ == written_ + 1; }
   std::size_t buffered() const { return buffer_.size(); }
+  // What write() would take now.
+  std::size_t room() const { return closed_ || buffer_limit_ <= buffer_.size() ? 0 : buffer_limit_ - buffer_.size(); }
   std::size_t in_flight() const { return pipe_; }
   std::uint64_t send_next() const { return next_; }
 

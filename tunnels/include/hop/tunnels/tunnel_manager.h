@@ -116,9 +116,10 @@ struct TunnelCounters {
 
 class TunnelManager {
  public:
-  // A message that arrived through one of our inbound tunnels and is not for the tunnel service
-  // (its first byte is another service), for the node to dispatch.
-  using LocalDelivery = std::function<void(core::ByteView block)>;
+  // A message that arrived through one of our inbound tunnels of `pool` (nullopt: it came out of
+  // one of our outbound tunnels addressed to this router) and is not for the tunnel service (its
+  // first byte is another service), for the node to dispatch.
+  using LocalDelivery = std::function<void(core::ByteView block, std::optional<PoolId> pool)>;
 
   TunnelManager(core::Runtime& runtime, transport::LinkLayer& links, const core::Identity& identity,
                 TunnelPeers& peers, TunnelManagerConfig config);
@@ -144,6 +145,17 @@ class TunnelManager {
   // tunnel of `pool` to `router`, or into `router`'s inbound tunnel `tunnel` when given.
   core::Status send_out(core::ByteView message, const core::RouterHash& router,
                         std::optional<TunnelId> tunnel = std::nullopt, PoolId pool = kExploratoryPool);
+
+  // The established outbound tunnels of `pool` that are not about to expire, for a caller that
+  // keeps a path (a stream session) instead of spreading messages over the pool.
+  struct OutboundTunnel {
+    std::uint64_t id = 0;
+    core::TimePoint expires{};
+  };
+  std::vector<OutboundTunnel> outbound_tunnels(PoolId pool) const;
+  // Like send_out, through our outbound tunnel `outbound` (Errc::kNoRoute once it is gone).
+  core::Status send_via(std::uint64_t outbound, core::ByteView message, const core::RouterHash& router,
+                        std::optional<TunnelId> tunnel);
 
   // Where others can reach a pool: the gateway and tunnel id of each established inbound tunnel
   // (for a destination's LeaseSet). A 0-hop tunnel's gateway is this router.
@@ -211,7 +223,7 @@ class TunnelManager {
   void deliver_at_endpoint(core::ByteView message);
   void deliver_to(const core::RouterHash& router, core::ByteView block);
   // A message that came out of our inbound tunnel `via` (its local id).
-  void dispatch_local(core::ByteView block, std::uint64_t via);
+  void dispatch_local(core::ByteView block, const Owned& via);
   void erase(std::uint64_t id);
   std::vector<HopLayer> layers_of(const Owned& tunnel) const;
   void forward_cell(TransitHop& hop, Cell& cell);
