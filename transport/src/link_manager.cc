@@ -22,6 +22,11 @@ std::string endpoint_string(const tcp::endpoint& ep) {
   return addr.to_string() + ":" + std::to_string(ep.port());
 }
 
+// send_to() waits this long after a failed dial before dialing that peer again; a few thousand
+// peers are remembered.
+constexpr auto kSendToBackoff = std::chrono::seconds(5);
+constexpr std::size_t kMaxSendToBackoffs = 4096;
+
 // Pause before accepting again after an accept error (EMFILE and the like would otherwise spin).
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
@@ -183,6 +188,12 @@ core::Status LinkManager::send(const core::RouterHash& peer, BlockType type, cor
 
 core::Status LinkManager::send_to(const PeerContact& contact, BlockType type, core::ByteView body) {
   if (TcpLink* existing = find_by_static(contact.static_key)) return existing->send(type, body);
+  if (auto held = send_to_backoff_.find(contact.static_key); held != send_to_backoff_.end()) {
+    if (runtime_.now() < held->second) {
+      return core::make_error(Errc::kNoLink, "the last dial of " + contact.address() + " failed moments ago");
+    }
+    send_to_backoff_.erase(held);
+  }
   auto link = dial(contact, {});
   if (!link) return link.error();
   return (*link)->send(type, body);
@@ -281,6 +292,8 @@ void LinkManager::on_link_closed(TcpLink& link, CloseReason reason, const std::s
   }
   if (link.contact()) {
     ++counters_.dial_failures;
+    if (send_to_backoff_.size() > kMaxSendToBackoffs) send_to_backoff_.clear();  // bounded; only an optimisation
+    send_to_backoff_[link.contact()->static_key] = runtime_.now() + kSendToBackoff;
     if (events_) events_->on_dial_failed(*link.contact(), reason, detail);
   }
 }

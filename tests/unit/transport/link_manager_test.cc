@@ -327,6 +327,29 @@ TEST_F(LinkManagerTest, SendToDialsOnDemandAndDeliversQueuedBlocks) {
   EXPECT_EQ(a.links->open_connections(), 1u);
 }
 
+TEST_F(LinkManagerTest, SendToDoesNotRedialAPeerWhoseDialJustFailed) {
+  TestNode a(rt, 1);
+  PeerContact dead;
+  {
+    TestNode gone(rt, 2);
+    dead = gone.contact();
+  }  // its listener is closed: dials are refused
+  ASSERT_TRUE(a.links->send_to(dead, BlockType::kCell, core::as_bytes("cell 1")).ok());
+  ASSERT_TRUE(run_until(io, [&] { return a.events.dial_failures.size() == 1; }));
+  // Every further cell for that dead next hop is refused at once instead of dialing again.
+  for (int i = 0; i < 50; ++i) {
+    auto st = a.links->send_to(dead, BlockType::kCell, core::as_bytes("cell"));
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, Errc::kNoLink);
+  }
+  run_until(io, [] { return false; }, 200ms);
+  EXPECT_EQ(a.events.dial_failures.size(), 1u);
+  EXPECT_EQ(a.links->counters().dial_failures, 1u);
+  // An explicit connect (the prober's, a seed's) is not held back.
+  ASSERT_TRUE(a.links->connect(dead, {}).ok());
+  ASSERT_TRUE(run_until(io, [&] { return a.events.dial_failures.size() == 2; }));
+}
+
 TEST_F(LinkManagerTest, RefusesToDialItself) {
   TestNode a(rt, 1);
   EXPECT_EQ(a.links->connect(a.contact()).error().code, Errc::kSelfDial);

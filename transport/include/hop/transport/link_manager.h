@@ -93,6 +93,9 @@ class LinkManager final : public LinkLayer {
   std::map<std::uint64_t, std::shared_ptr<TcpLink>> connections_;
   std::unordered_map<core::RouterHash, std::uint64_t> by_peer_;  // established links
   std::map<core::crypto::Key32, std::uint64_t> by_static_;     // dialing and established
+  // send_to() does not dial a peer whose last dial failed until this time: every cell for a dead
+  // next hop would otherwise start another connection attempt. connect() is not held back.
+  std::map<core::crypto::Key32, core::TimePoint> send_to_backoff_;
   LinkCounters counters_;
   core::LogLimiter log_limiter_{20, std::chrono::seconds(10)};
   bool stopping_ = false;
