@@ -91,13 +91,14 @@ class EchoBackend {
   std::atomic<int> total_{0};
 };
 
-// A blocking TCP client; every read gives up after 5 s so a test cannot hang.
+// A blocking TCP client; every read gives up after 5 s (or as told) so a test cannot hang.
 class TestClient {
  public:
   // Connects to `host`:port (a loopback address), from `source` (a 127.x.y.z address) when given.
-  explicit TestClient(std::uint16_t port, const char* source = nullptr, const char* host = "127.0.0.1") {
+  explicit TestClient(std::uint16_t port, const char* source = nullptr, const char* host = "127.0.0.1",
+                      int timeout_seconds = 5) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
+    timeval tv{timeout_seconds, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     const int one = 1;
