@@ -19,6 +19,15 @@ constexpr std::size_t kInnerHeader = 2;
 constexpr auto kHousekeeping = 250ms;
 // A path is left this long before its tunnel or lease expires.
 constexpr auto kPathMargin = 5s;
+// A path a retransmission timeout fired on is avoided this long: about until the tunnel tests
+// (every 30 s) have replaced a tunnel through a dead hop, or the peer's LeaseSet dropped it.
+constexpr auto kFailedPathMemory = 30s;
+// After a path failed, packets go over this many paths at most (2 x 2 by default)...
+constexpr std::size_t kMaxSpreadPaths = 8;
+// ...for three smoothed round trips, at least this long: the streams' first packets after a
+// timeout and the answers to them. Longer would mostly multiply traffic: under random loss
+// timeouts come every few seconds.
+constexpr auto kMinSpread = 2s;
 // Retransmitted INITs are recognised by their ephemeral key; this many are remembered.
 constexpr std::size_t kMaxRememberedInits = 4096;
 // One read or write of a user never moves more than this (the bridge reads 64 KiB at a time).
@@ -27,6 +36,8 @@ constexpr std::size_t kMaxRead = 256 * 1024;
 core::TimePoint steady_of(core::WallTime wall, core::WallTime wall_now, core::TimePoint now) {
   return now + std::chrono::duration_cast<core::Duration>(wall - wall_now);
 }
+
+bool carries_data(const StreamPacket& packet) { return !packet.payload.empty() || packet.has(kStreamFin); }
 
 }  // namespace
 
@@ -254,7 +265,7 @@ void LocalDestination::on_init(core::ByteView message) {
   std::copy_n(message.begin() + 2, ephemeral.size(), ephemeral.begin());  // peek checked the size
   if (auto seen = init_ephemerals_.find(ephemeral); seen != init_ephemerals_.end()) {
     if (Session* s = find_session(seen->second); s && s->state == SessionState::kEstablished) {
-      choose_path(*s, true, /*bump_epoch=*/false);  // the last path may be what lost it
+      choose_path(*s, true);  // the last path may be what lost it
       send_raw(*s, s->accept_message);
     }
     return;
@@ -339,11 +350,8 @@ void LocalDestination::on_inner(Session& s, core::ByteView inner) {
   }
   const std::uint8_t kind = inner[0];
   const std::uint8_t epoch = inner[1];
-  if (s.peer_epoch && *s.peer_epoch != epoch) {
-    // The peer moved its path: ours (its acks' way, or data's) may be the broken half. Moving
-    // in answer does not bump our epoch, or the two would answer each other forever.
-    choose_path(s, true, /*bump_epoch=*/false);
-  }
+  // The peer moved its path after a timeout; whether ours is broken too, its next data tells.
+  if (s.peer_epoch && *s.peer_epoch != epoch) s.peer_timed_out = true;
   s.peer_epoch = epoch;
   const auto body = inner.subspan(kInnerHeader);
   if (kind == kInnerStream) {
@@ -352,7 +360,7 @@ void LocalDestination::on_inner(Session& s, core::ByteView inner) {
       ++counters_.messages_refused;
       return;
     }
-    s.mux.on_packet(*packet, runtime_.now());
+    on_stream_packet(s, *packet);
     while (auto id = s.mux.accept()) {
       ++counters_.streams_accepted;
       s.last_activity = runtime_.now();
@@ -386,9 +394,23 @@ void LocalDestination::on_inner(Session& s, core::ByteView inner) {
   ++counters_.messages_refused;
 }
 
+void LocalDestination::on_stream_packet(Session& s, const StreamPacket& packet) {
+  // After the peer's timeout, the data it resends first decides: data we had already means its
+  // packets got through and our acks were lost, so our half of the round trip is broken: move
+  // it, and send the answer over every path. New data means the peer's half lost it, and ours
+  // stays: moving at every timeout of the peer would leave a working half whenever the other
+  // one broke.
+  Stream* stream = s.peer_timed_out && carries_data(packet) ? s.mux.find(packet.stream_id) : nullptr;
+  const std::uint64_t duplicates = stream ? stream->stats().receiver.duplicate_bytes : 0;
+  s.mux.on_packet(packet, runtime_.now());
+  if (!stream) return;
+  s.peer_timed_out = false;
+  if (stream->stats().receiver.duplicate_bytes > duplicates) on_path_failed(s);
+}
+
 // --- sending ------------------------------------------------------------------------------
 
-bool LocalDestination::choose_path(Session& s, bool move, bool bump_epoch) {
+std::vector<LocalDestination::Path> LocalDestination::paths_of(const Session& s) const {
   const auto now = runtime_.now();
   const auto wall = runtime_.wall_now();
   auto outs = tunnels_.outbound_tunnels(pool_);
@@ -403,39 +425,77 @@ bool LocalDestination::choose_path(Session& s, bool move, bool bump_epoch) {
       }
     }
   }
-  std::erase_if(outs, [&](const auto& o) { return o.expires - now <= kPathMargin; }) ;
+  std::erase_if(outs, [&](const auto& o) { return o.expires - now <= kPathMargin; });
   if (outs.empty()) outs = tunnels_.outbound_tunnels(pool_);
-  if (outs.empty() || leases.empty()) {
+  std::vector<Path> paths;
+  for (const auto& o : outs) {
+    for (const auto* l : leases) {
+      Path p{o.id, l->gateway, l->tunnel_id, std::min(o.expires, steady_of(l->expires, wall, now)) - kPathMargin};
+      if (p.valid_until <= now) p.valid_until = now + 1s;  // expiring soon: re-check shortly
+      paths.push_back(p);
+    }
+  }
+  return paths;
+}
+
+bool LocalDestination::same_route(const Path& a, const Path& b) {
+  return a.outbound == b.outbound && a.gateway == b.gateway && a.tunnel == b.tunnel;
+}
+
+bool LocalDestination::choose_path(Session& s, bool move) {
+  const auto now = runtime_.now();
+  const auto paths = paths_of(s);
+  if (paths.empty()) {
     s.path.reset();
     return false;
   }
   const auto previous = s.path;
-  // Moving: another tunnel and another lease when there are others.
-  if (move && previous && outs.size() > 1) {
-    std::erase_if(outs, [&](const auto& o) { return o.id == previous->outbound; });
+  std::erase_if(s.failed_paths, [&](const Path& p) { return p.valid_until <= now; });
+  // Moving: any pair but the current one, so a move may keep either half (which one is broken
+  // is unknown; changing both each time would alternate between two pairs and never try the
+  // others). Pairs that failed lately come last.
+  std::vector<const Path*> fresh, failed;
+  for (const auto& p : paths) {
+    if (move && previous && same_route(p, *previous)) continue;
+    const bool has_failed = std::any_of(s.failed_paths.begin(), s.failed_paths.end(),
+                                        [&](const Path& f) { return same_route(f, p); });
+    (has_failed ? failed : fresh).push_back(&p);
   }
-  if (move && previous && leases.size() > 1) {
-    std::erase_if(leases, [&](const netdb::Lease* l) {
-      return l->gateway == previous->gateway && l->tunnel_id == previous->tunnel;
-    });
-  }
-  const auto& out = outs[rng_() % outs.size()];
-  const netdb::Lease& lease = *leases[rng_() % leases.size()];
-  const auto lease_end = steady_of(lease.expires, wall, now);
-  Path path{out.id, lease.gateway, lease.tunnel_id, std::min(out.expires, lease_end) - kPathMargin};
-  if (path.valid_until <= now) path.valid_until = now + 1s;  // expiring soon: re-check shortly
-  if (previous && (previous->outbound != path.outbound || previous->tunnel != path.tunnel ||
-                   previous->gateway != path.gateway)) {
+  const auto& candidates = !fresh.empty() ? fresh : failed;
+  if (candidates.empty()) return s.path.has_value();  // moving, but the current pair is the only one
+  const Path& chosen = *candidates[rng_() % candidates.size()];
+  if (previous && !same_route(*previous, chosen)) {
     ++s.path_changes;
     ++counters_.path_changes;
   }
-  if (move && bump_epoch) ++s.our_epoch;
-  s.path = path;
+  s.path = chosen;
   return true;
+}
+
+void LocalDestination::on_path_failed(Session& s) {
+  if (s.path) {
+    s.failed_paths.push_back(*s.path);
+    s.failed_paths.back().valid_until = runtime_.now() + kFailedPathMemory;
+  }
+  choose_path(s, true);
+  // The new path may be broken as well, and finding out costs a timeout each, backing off. For a
+  // few round trips everything goes over every path instead: it reaches the peer if any pair
+  // works, so the streams make progress (and their timers stop backing off) while paths are
+  // tried one by one.
+  core::Duration round_trip{};
+  for (const auto& [id, a] : s.attached) {
+    if (const Stream* st = s.mux.find(id)) round_trip = std::max(round_trip, st->stats().srtt);
+  }
+  s.spread_until = runtime_.now() + std::max<core::Duration>(kMinSpread, 3 * round_trip);
+  // The peer may have missed a LeaseSet we pushed over the broken path and still send to leases
+  // that are gone: push the current one again, over every path while spreading.
+  s.lease_set_pushed = {};
+  push_lease_set(s);
 }
 
 bool LocalDestination::send_raw(Session& s, core::ByteView message) {
   const auto now = runtime_.now();
+  if (now < s.spread_until) return send_spread(s, message);
   if (!s.path || now >= s.path->valid_until) choose_path(s, false);
   for (int attempt = 0; attempt < 2 && s.path; ++attempt) {
     if (tunnels_.send_via(s.path->outbound, message, s.path->gateway, s.path->tunnel)) {
@@ -448,6 +508,26 @@ bool LocalDestination::send_raw(Session& s, core::ByteView message) {
   }
   ++counters_.send_failures;
   return false;
+}
+
+bool LocalDestination::send_spread(Session& s, core::ByteView message) {
+  // The same sealed message each way: the peer takes the first copy and refuses the others as
+  // replays, so the streams never see a duplicate.
+  std::size_t sent = 0;
+  for (const auto& p : paths_of(s)) {
+    if (sent == kMaxSpreadPaths) break;
+    if (tunnels_.send_via(p.outbound, message, p.gateway, p.tunnel)) {
+      ++sent;
+      counters_.bytes_sent += message.size();
+    }
+  }
+  if (sent == 0) {
+    ++counters_.send_failures;
+    return false;
+  }
+  ++counters_.messages_sent;
+  ++s.messages_sent;
+  return true;
 }
 
 void LocalDestination::send_inner(Session& s, std::uint8_t kind, core::ByteView body) {
@@ -479,9 +559,11 @@ void LocalDestination::flush(Session& s) {
   notify(s);
   if (!find_session(s.local_id)) return;
   if (s.mux.stats().rtos != s.rtos_seen) {
-    // A retransmission timer fired: the path may be broken; the retransmissions take another.
+    // A retransmission timer fired: our half of the round trip or the peer's may be broken. We
+    // move ours; the new epoch makes the peer check its half (on_stream_packet).
     s.rtos_seen = s.mux.stats().rtos;
-    choose_path(s, true);
+    ++s.our_epoch;
+    on_path_failed(s);
   }
   while (auto packet = s.mux.poll_transmit(now)) {
     auto bytes = encode_stream_packet(*packet);
@@ -516,8 +598,18 @@ void LocalDestination::notify(Session& s) {
       ev->on_stream_closed(end);
       continue;
     }
-    if (st->readable() > 0 || (st->read_closed() && !a.eof_told)) {
-      if (st->read_closed()) a.eof_told = true;
+    if (!a.established_told && st->is_established()) {
+      a.established_told = true;
+      ev->on_stream_established();
+      cur = find_session(id);
+      if (!cur) return;
+      it = cur->attached.find(sid);
+      if (it == cur->attached.end()) continue;
+      st = cur->mux.find(sid);
+      if (!st) continue;
+    }
+    if (st->readable() > 0 || (st->read_closed() && !it->second.eof_told)) {
+      if (st->read_closed()) it->second.eof_told = true;
       ev->on_stream_readable();
       cur = find_session(id);
       if (!cur) return;
@@ -712,7 +804,8 @@ std::vector<SessionView> LocalDestination::sessions() const {
     static constexpr std::string_view kStates[] = {"lookup", "waiting for tunnels", "handshake", "established",
                                                    "failed"};
     out.push_back({id, s.remote, std::string(kStates[static_cast<int>(s.state)]), s.initiator, s.mux.size(),
-                   s.path_changes, s.messages_sent, s.messages_received, s.created, s.last_receive});
+                   s.path_changes, s.messages_sent, s.messages_received, s.created, s.last_receive,
+                   s.path ? s.path->outbound : 0, s.path ? s.path->gateway : core::RouterHash{}});
   }
   return out;
 }

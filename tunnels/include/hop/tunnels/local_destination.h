@@ -6,11 +6,14 @@
 //
 // Paths: a session sends through one of our outbound tunnels to one lease of the peer's LeaseSet
 // and keeps that path while it works, so that packets are not reordered across tunnels. It moves
-// to another outbound tunnel and lease when either is about to expire, when a send fails, or when
-// a stream's retransmission timer fires (the path may be broken); it then bumps its path epoch,
-// which every message carries, and a peer that sees a new epoch moves its own path too (its acks
-// may have used the broken half). Retransmissions take the new path: nothing is lost or
-// duplicated, the streams repair what was in flight.
+// when either is about to expire, when a send fails, or when a stream's retransmission timer
+// fires (the path may be broken). Which half of the round trip broke, ours or the peer's, is
+// unknown, so after a timeout it takes any other pair of tunnel and lease, avoids the pairs
+// that timed out for a while, bumps its path epoch (every message carries it), and for a few
+// round trips sends every packet over every pair: the streams keep making progress while the
+// new path proves itself. A peer that sees a new epoch followed by data it already had knows
+// its acks were lost and does the same with its half. Retransmissions take the new path:
+// nothing is lost or duplicated, the streams repair what was in flight.
 //
 // Timers (one Timer, armed in arm_timer() and recomputed in on_timer()): the earliest of every established session's stream
 // deadline, the next LeaseSet check (every lease_check) and the next housekeeping pass (handshake
@@ -77,6 +80,8 @@ class StreamEvents {
   virtual void on_stream_readable() = 0;
   // write() takes bytes again after it took fewer than offered.
   virtual void on_stream_writable() = 0;
+  // The peer answered: the stream is up (an accepted stream is up from the start).
+  virtual void on_stream_established() {}
   // The stream is gone (its key is dead); after kFinished everything was delivered both ways.
   virtual void on_stream_closed(StreamEnd end) = 0;
 };
@@ -115,6 +120,8 @@ struct SessionView {
   std::uint64_t messages_received = 0;
   core::TimePoint created{};
   core::TimePoint last_receive{};
+  std::uint64_t outbound_tunnel = 0;  // the path's tunnel (TunnelView::id); 0: no path
+  core::RouterHash lease_gateway;     // the path's remote inbound gateway
 };
 
 class LocalDestination {
@@ -170,6 +177,7 @@ class LocalDestination {
     StreamEvents* events = nullptr;
     bool write_blocked = false;
     bool eof_told = false;
+    bool established_told = false;
   };
   struct Path {
     std::uint64_t outbound = 0;
@@ -191,8 +199,12 @@ class LocalDestination {
     StreamMux mux;
     std::map<StreamId, Attached> attached;
     std::optional<Path> path;
+    // Paths a retransmission timeout fired on, each avoided until its valid_until.
+    std::vector<Path> failed_paths;
     std::uint8_t our_epoch = 0;
     std::optional<std::uint8_t> peer_epoch;
+    bool peer_timed_out = false;  // its epoch changed: its next data says whether our acks were lost
+    core::TimePoint spread_until{};  // a path failed: until then packets go over every path
     std::uint64_t rtos_seen = 0;
     std::uint64_t path_changes = 0;
     std::uint64_t messages_sent = 0;
@@ -227,8 +239,20 @@ class LocalDestination {
   void notify(Session& s);
   void send_inner(Session& s, std::uint8_t kind, core::ByteView body);
   bool send_raw(Session& s, core::ByteView message);
-  // A path for the session; `move`: another than the current one when there is another.
-  bool choose_path(Session& s, bool move, bool bump_epoch = true);
+  // The message over every path (at most kMaxSpreadPaths), for the round trips after a path failed.
+  bool send_spread(Session& s, core::ByteView message);
+  // Every pair of one of our outbound tunnels and one of the peer's leases, each valid until a
+  // margin before either expires.
+  std::vector<Path> paths_of(const Session& s) const;
+  static bool same_route(const Path& a, const Path& b);
+  // A path for the session, preferring paths that did not fail lately; `move`: another than the
+  // current one when there is another.
+  bool choose_path(Session& s, bool move);
+  // Our half of the round trip may have lost data: another path, this one avoided for a while,
+  // and packets over every path for a few round trips.
+  void on_path_failed(Session& s);
+  // A stream packet of an established session, with the path decision its arrival implies.
+  void on_stream_packet(Session& s, const StreamPacket& packet);
 
   void check_lease_set();
   void push_lease_set(Session& s);
