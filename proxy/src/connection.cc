@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <cstring>
@@ -144,7 +145,8 @@ bool Connection::use_affinity(const CompiledTable& table) {
   const auto index = table.index_of_slot(*slot);
   const bool usable = index && serves(table.table().backends[*index], listener_.app) &&
                       table.table().backends[*index].healthy &&
-                      table.table().backends[*index].target.kind == BackendTarget::Kind::kDirect &&
+                      (table.table().backends[*index].target.kind == BackendTarget::Kind::kDirect ||
+                       table.policy().overlay_streams) &&
                       state(*slot).breaker(now, table.policy().breaker) == Breaker::kClosed &&
                       state(*slot).try_reserve(table.table().backends[*index].hard_limit);
   if (!usable) {  // gone, unhealthy, failing or full: the binding goes with it
@@ -189,9 +191,33 @@ void Connection::connect(const Choice& choice) {
     error_code ignored;
     self->backend_.close(ignored);  // the connect handler sees operation_aborted
   });
+  if (backend.target.kind == BackendTarget::Kind::kDestination) {
+    // Selection offers destination backends only when the node runs an overlay gateway.
+    const asio::ip::tcp::endpoint gateway(asio::ip::address_v4::loopback(), worker_.shared_.config.overlay_gateway_port);
+    backend_.async_connect(gateway, [self = shared_from_this(), slot = choice.slot,
+                                     name = backend.target.destination](const error_code& ec) {
+      if (ec || self->closed_) return self->on_connect(ec, slot);
+      self->request_stream(name, slot);
+    });
+    return;
+  }
   const asio::ip::tcp::endpoint target(to_asio(backend.target.address), backend.target.port);
   backend_.async_connect(target, [self = shared_from_this(), slot = choice.slot](const error_code& ec) {
     self->on_connect(ec, slot);
+  });
+}
+
+void Connection::request_stream(const std::string& destination, SlotIndex slot) {
+  overlay_request_ = destination + "\n";
+  asio::async_write(backend_, asio::buffer(overlay_request_), [self = shared_from_this(), slot](const error_code& ec, std::size_t) {
+    if (ec || self->closed_) return self->on_connect(ec ? ec : asio::error::operation_aborted, slot);
+    asio::async_read(self->backend_, asio::buffer(&self->overlay_status_, 1),
+                     [self, slot](const error_code& read_ec, std::size_t) {
+                       self->overlay_request_ = {};
+                       // No 'Y': the destination could not be reached (the gateway closed).
+                       const bool up = !read_ec && self->overlay_status_ == 'Y';
+                       self->on_connect(up ? error_code{} : asio::error::connection_refused, slot);
+                     });
   });
 }
 

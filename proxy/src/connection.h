@@ -47,6 +47,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void try_next();
   void connect(const Choice& choice);
   void on_connect(const boost::system::error_code& ec, SlotIndex slot);
+  // A `….hop` backend: after the TCP connect to the node's overlay gateway, the destination's name
+  // goes out and one status byte comes back once the stream is up (services.h, OverlayGateway).
+  void request_stream(const std::string& destination, SlotIndex slot);
   void start_splice();
   void wait_readable(Pump& pump);
   void pump_bytes(Pump& pump);
@@ -76,6 +79,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool on_trial_ = false;  // this connection is the one trial of a half-open backend
   bool closed_ = false;
+  std::string overlay_request_;  // "<name>.hop\n" while asking the overlay gateway
+  std::uint8_t overlay_status_ = 0;
   Pump up_{&client_, &backend_, true};
   Pump down_{&backend_, &client_, false};
 };

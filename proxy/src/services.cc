@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
 #include "hop/core/errors.h"
@@ -40,10 +41,24 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
   }
   tcp::socket& socket() { return socket_; }
 
+  // Overlay gateway: the TCP side waits for a 'Y' once the stream is up, then bytes flow.
+  void announce_when_established() { announce_ = true; }
+  void on_stream_established() override {
+    if (!announce_ || done_) return;
+    announce_ = false;
+    static constexpr std::uint8_t kUp = 'Y';
+    asio::async_write(socket_, asio::buffer(&kUp, 1), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      if (self->done_) return;
+      if (ec) return self->abort("writing the TCP connection: " + ec.message());
+      self->start();
+    });
+  }
   void on_stream_readable() override {
     if (started_) drain_stream();
   }
-  void on_stream_writable() override { push(); }
+  void on_stream_writable() override {
+    if (started_) push();
+  }
   void on_stream_closed(tunnels::StreamEnd end) override {
     if (done_) return;
     if (end != tunnels::StreamEnd::kFinished) {
@@ -134,6 +149,7 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
   std::array<std::uint8_t, kChunk> in_{};
   core::ByteView pending_;
   core::Bytes out_;
+  bool announce_ = false;
   bool started_ = false;
   bool reading_ = false;
   bool writing_ = false;
@@ -299,6 +315,85 @@ void ClientTunnel::accept_next() {
     bridge->start();  // bytes written before the stream is up wait in its send buffer
     accept_next();
   });
+}
+
+}  // namespace hop::proxy
+
+namespace hop::proxy {
+
+// --- OverlayGateway -----------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kMaxGatewayRequest = 64;  // "<52 base32>.hop\n" is 57 bytes
+constexpr auto kGatewayRequestTimeout = std::chrono::seconds(5);
+}  // namespace
+
+OverlayGateway::OverlayGateway(asio::io_context& io, tunnels::LocalDestination& destination)
+    : io_(io), destination_(destination), acceptor_(io), retry_timer_(io) {}
+
+OverlayGateway::~OverlayGateway() { stop(); }
+
+core::Status OverlayGateway::start() {
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return core::make_error(ec, "overlay gateway: listening on 127.0.0.1");
+  port_ = acceptor_.local_endpoint().port();
+  running_ = true;
+  accept_next();
+  return {};
+}
+
+void OverlayGateway::stop() {
+  running_ = false;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  bridges_.close_all();
+}
+
+void OverlayGateway::accept_next() {
+  if (!running_) return;
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (!running_) return;
+    if (ec) {
+      retry_timer_.expires_after(kAcceptRetry);
+      retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
+        if (!wait_ec) accept_next();
+      });
+      return;
+    }
+    read_request(std::make_shared<tcp::socket>(std::move(socket)));
+    accept_next();
+  });
+}
+
+void OverlayGateway::read_request(std::shared_ptr<tcp::socket> socket) {
+  auto line = std::make_shared<std::string>();
+  auto timer = std::make_shared<asio::steady_timer>(io_, kGatewayRequestTimeout);
+  timer->async_wait([socket](boost::system::error_code ec) {
+    if (!ec) socket->cancel();
+  });
+  asio::async_read_until(*socket, asio::dynamic_buffer(*line, kMaxGatewayRequest), '\n',
+                         [this, socket, line, timer](boost::system::error_code ec, std::size_t n) {
+                           timer->cancel();
+                           if (!running_ || ec) return;  // closing the socket tells the worker
+                           auto remote = netdb::parse_address(std::string_view(*line).substr(0, n - 1));
+                           if (!remote || n != line->size()) {
+                             spdlog::warn("overlay gateway: bad request; closing");
+                             return;
+                           }
+                           boost::system::error_code nd;
+                           socket->set_option(tcp::no_delay(true), nd);
+                           auto bridge = std::make_shared<StreamBridge>(
+                               destination_, std::move(*socket), bridges_, "proxy stream to " + remote->short_string());
+                           bridge->announce_when_established();
+                           bridges_.add(bridge);
+                           ++bridges_.counters().connections;
+                           bridge->set_key(destination_.connect(*remote, *bridge));
+                         });
 }
 
 }  // namespace hop::proxy

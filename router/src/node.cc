@@ -134,7 +134,14 @@ core::Status Node::start() {
     if (auto st = console_->start(); !st) return st;
   }
   if (!config_.proxy.listeners.empty()) {  // before linking: a broken routing.db stops the start
-    auto proxy = ProxyHost::start(config_.proxy, config_.data_dir);
+    // `….hop` backends are reached through the overlay gateway, from a destination of the POP's.
+    auto dest = add_destination(netdb::Destination::generate(), {});
+    if (!dest) return dest.error().wrap("the proxy's destination");
+    gateway_ = std::make_unique<proxy::OverlayGateway>(runtime_.io(), **dest);
+    if (auto st = gateway_->start(); !st) return st;
+    proxy::ProxyConfig proxy_config = config_.proxy;
+    proxy_config.overlay_gateway_port = gateway_->port();
+    auto proxy = ProxyHost::start(proxy_config, config_.data_dir);
     if (!proxy) return proxy.error();
     proxy_ = std::move(*proxy);
   }
@@ -256,11 +263,13 @@ void Node::stop() {
   if (proxy_) proxy_->drain();  // clients first: they finish while the overlay still runs
   proxy_.reset();
   if (console_) console_->stop();
+  if (gateway_) gateway_->stop();
   for (auto& c : clients_) c->stop();
   for (auto& s : services_) s->stop();
   for (auto& [pool, d] : destinations_) d->stop();
   clients_.clear();
   services_.clear();
+  gateway_.reset();
   destinations_.clear();
   housekeeping_timer_->cancel();
   tunnels_->stop();

@@ -87,7 +87,8 @@ core::Status ProxyHost::begin(const std::filesystem::path& data_dir) {
     }
     endpoints_.emplace_back(asio::ip::make_address(bound.host), bound.port);
   }
-  proxy::SelectionPolicy policy{.pop_region = config.region, .breaker = config.breaker};
+  proxy::SelectionPolicy policy{.pop_region = config.region, .breaker = config.breaker,
+                                .overlay_streams = config.overlay_gateway_port != 0};
   threads_->reloader = std::make_unique<proxy::RoutingReloader>(
       threads_->control_io, *shared_, policy,
       [threads = threads_.get()](std::shared_ptr<const proxy::RoutingSnapshot> s) { threads->publish(s); });

@@ -8,6 +8,9 @@
 #include <thread>
 
 #include "hop/core/crypto.h"
+#include "hop/core/sqlite.h"
+#include "hop/proxy/routing_db.h"
+#include "hop/router/proxy_host.h"
 #include "hop/router/node.h"
 #include "support/echo_backend.h"
 #include "support/local_nodes.h"
@@ -43,7 +46,7 @@ struct Transfer {
     if (thread.joinable()) thread.join();
   }
   void run() {
-    hop::test::TestClient client(port);
+    hop::test::TestClient client(port, nullptr, "127.0.0.1", /*timeout_seconds=*/60);
     if (!client.connected()) return finish("connect failed");
     auto line = client.read_line();
     if (!line) return finish("no greeting");
@@ -146,13 +149,138 @@ class EndToEnd : public ::testing::Test {
   }
 };
 
-TEST_F(EndToEnd, OneStreamCarriesTenMegabytesEachWayByteExact) {
+TEST_F(EndToEnd, OneStreamCarriesAHundredMegabytesEachWayByteExactThroughThreeHopTunnels) {
   start();
   std::vector<std::unique_ptr<Transfer>> transfers;
-  transfers.push_back(std::make_unique<Transfer>(client_port(), 10 << 20, 1));
-  ASSERT_TRUE(run(transfers, 120s)) << "received " << transfers[0]->received_bytes;
+  transfers.push_back(std::make_unique<Transfer>(client_port(), 100 << 20, 1));
+  ASSERT_TRUE(run(transfers, 300s)) << "received " << transfers[0]->received_bytes;
   EXPECT_TRUE(transfers[0]->ok) << transfers[0]->error;
   EXPECT_EQ(transfers[0]->greeting, "echo");
+  // Through the client's and the service's own 3-hop tunnels, not the exploratory pool's.
+  for (const auto* d : {node(kClientNode).destinations().front(), node(kServiceNode).destinations().front()}) {
+    std::uint64_t bytes = 0;
+    for (const auto& t : (d == node(kClientNode).destinations().front() ? node(kClientNode) : node(kServiceNode)).tunnels().tunnels()) {
+      if (t.pool != d->pool()) continue;
+      EXPECT_EQ(t.hops.size(), 3u);
+      bytes += t.bytes;
+    }
+    EXPECT_GT(bytes, 100u << 20) << "each side's tunnels carried the 100 MB of one direction";
+  }
+  const auto& service = *node(kServiceNode).services().front();
+  EXPECT_EQ(service.counters().connections, 1u);
+  EXPECT_EQ(service.counters().bytes_in, (100u << 20) + 5) << "what the service read from the backend: greeting and echo";
+}
+
+TEST_F(EndToEnd, AHundredConcurrentStreamsAreEachByteExact) {
+  start();
+  std::vector<std::unique_ptr<Transfer>> transfers;
+  for (int i = 0; i < 100; ++i) transfers.push_back(std::make_unique<Transfer>(client_port(), 256 << 10, 100 + i));
+  ASSERT_TRUE(run(transfers, 300s));
+  for (const auto& t : transfers) EXPECT_TRUE(t->ok) << t->error;
+  EXPECT_EQ(backend.total(), 100);
+  EXPECT_GE(backend.max_at_once(), 2) << "the streams ran side by side";
+  // All in one session: one pair of destinations multiplexes its streams.
+  const auto sessions = node(kClientNode).destinations().front()->sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+}
+
+TEST_F(EndToEnd, AnUnknownDestinationClosesTheClientConnectionAndTheNodeRunsOn) {
+  start();
+  // A second client tunnel on node 4's config is not possible after start; use a fresh node.
+  auto c = config(kNodes);
+  c.clients.push_back({.name = "nowhere", .listen_host = "127.0.0.1", .listen_port = 0,
+                       .destination = netdb::Destination::generate().address(), .keys = {}, .pool = {}});
+  Node* extra = net.add(std::move(c));
+  ASSERT_NE(extra, nullptr);
+  net.mesh();
+  ASSERT_TRUE(hop::test::run_until(net.io, [&] { return extra->destinations().front()->lease_set() != nullptr; }, 60s));
+  std::atomic<bool> closed{false};
+  std::thread t([&] {
+    hop::test::TestClient client(extra->clients().front()->port());
+    closed = client.connected() && client.send("hello") && client.closed_without_data();
+  });
+  hop::test::run_until(net.io, [&] { return extra->clients().front()->counters().failed > 0; }, 30s);
+  t.join();
+  EXPECT_TRUE(closed) << "the connection was closed without an answer";
+  EXPECT_EQ(extra->clients().front()->counters().failed, 1u);
+  // The overlay still carries the real service.
+  std::vector<std::unique_ptr<Transfer>> transfers;
+  transfers.push_back(std::make_unique<Transfer>(client_port(), 1 << 20, 3));
+  ASSERT_TRUE(run(transfers, 60s));
+  EXPECT_TRUE(transfers[0]->ok) << transfers[0]->error;
+}
+
+TEST_F(EndToEnd, AServiceWhoseTargetIsDownResetsTheStream) {
+  start();
+  std::uint16_t dead_port = 0;
+  {
+    hop::test::EchoBackend gone("gone");
+    dead_port = gone.port();
+  }
+  auto c = config(kNodes);
+  auto keys = netdb::Destination::generate();
+  std::filesystem::create_directories(c.data_dir);
+  ASSERT_TRUE(keys.save(c.data_dir / "down.dst").ok());
+  c.services.push_back({.name = "down", .keys = "down.dst", .target_host = "127.0.0.1", .target_port = dead_port, .pool = {}});
+  c.clients.push_back({.name = "down", .listen_host = "127.0.0.1", .listen_port = 0, .destination = keys.address(),
+                       .keys = {}, .pool = {}});
+  Node* extra = net.add(std::move(c));
+  ASSERT_NE(extra, nullptr);
+  net.mesh();
+  ASSERT_TRUE(hop::test::run_until(net.io, [&] {
+    for (const auto* d : extra->destinations()) {
+      if (!d->lease_set()) return false;
+    }
+    return true;
+  }, 60s));
+  std::atomic<bool> closed{false};
+  std::thread t([&] {
+    hop::test::TestClient client(extra->clients().front()->port());
+    closed = client.connected() && client.send("hello") && client.closed_without_data();
+  });
+  hop::test::run_until(net.io, [&] { return extra->services().front()->counters().failed > 0 && closed; }, 30s);
+  t.join();
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(extra->services().front()->counters().failed, 1u);
+}
+
+TEST_F(EndToEnd, APopReachesABackendBehindADestinationAndFailsOverFromOneThatIsNotThere) {
+  start();
+  // A POP (a new node) whose routing.db lists two overlay backends: `ghost`, a destination no one
+  // hosts, with the higher weight, and the echo service.
+  auto c = config(kNodes);
+  std::filesystem::create_directories(c.data_dir);
+  const auto db_path = c.data_dir / "routing.db";
+  ASSERT_TRUE(proxy::init_routing_db(db_path).ok());
+  {
+    core::sqlite::Database db;
+    ASSERT_EQ(db.open(db_path, SQLITE_OPEN_READWRITE), SQLITE_OK);
+    const std::string sql = "INSERT INTO backends(id,target,weight,soft_limit,hard_limit) VALUES('ghost','" +
+                            netdb::Destination::generate().address() + "',10,50,100), ('echo','" + service_address +
+                            "',1,50,100)";
+    ASSERT_EQ(db.exec(sql.c_str()), SQLITE_OK) << db.error();
+  }
+  c.proxy.listeners = {{"127.0.0.1", 0, "", std::nullopt}};
+  c.proxy.routing_db = db_path;
+  c.proxy.connect_timeout = 2s;
+  c.proxy.breaker.failures = 1;
+  Node* pop = net.add(std::move(c));
+  ASSERT_NE(pop, nullptr);
+  net.mesh();
+  ASSERT_NE(pop->overlay_gateway(), nullptr);
+  ASSERT_TRUE(hop::test::run_until(net.io, [&] { return pop->overlay_gateway()->destination().lease_set() != nullptr; }, 60s));
+  const std::uint16_t port = pop->proxy()->endpoints().front().port();
+  // The first client waits for ghost's connect timeout, then lands on echo; later ones go
+  // straight to echo (ghost's breaker is open), each through the overlay, byte-exact.
+  std::vector<std::unique_ptr<Transfer>> transfers;
+  for (int i = 0; i < 3; ++i) {
+    transfers.push_back(std::make_unique<Transfer>(port, 1 << 20, 50 + i));
+    ASSERT_TRUE(run(transfers, 60s));
+    EXPECT_TRUE(transfers.back()->ok) << transfers.back()->error;
+    EXPECT_EQ(transfers.back()->greeting, "echo");
+  }
+  EXPECT_EQ(pop->overlay_gateway()->counters().connections, 4u) << "one try of ghost, three of echo";
+  EXPECT_EQ(node(kServiceNode).services().front()->counters().connections, 3u);
 }
 
 }  // namespace

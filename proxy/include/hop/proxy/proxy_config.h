@@ -39,6 +39,9 @@ struct ProxyConfig {
   core::Duration affinity_ttl = std::chrono::minutes(10);
   core::Duration reload_poll = std::chrono::milliseconds(250);  // routing.db and GeoIP file checks
   BreakerPolicy breaker;
+  // Not a config key: set by the node when it runs an overlay gateway (services.h), the loopback
+  // port through which workers reach `….hop` backends. 0: destination backends are not reachable.
+  std::uint16_t overlay_gateway_port = 0;
 };
 
 }  // namespace hop::proxy

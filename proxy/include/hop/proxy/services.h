@@ -103,4 +103,32 @@ class ClientTunnel {
   BridgeSet bridges_;
 };
 
+// The geo-proxy's way into the overlay: a loopback listener of the node. A proxy worker (on its
+// own thread) connects, sends "<name>.hop\n", and gets one byte 'Y' once a stream to that
+// destination is up — then the connection is the stream; a connection closed instead of 'Y'
+// means the destination could not be reached (the worker fails over). Streams go out from the
+// gateway's own destination (the POP's client destination).
+class OverlayGateway {
+ public:
+  OverlayGateway(boost::asio::io_context& io, tunnels::LocalDestination& destination);
+  ~OverlayGateway();
+  core::Status start();  // 127.0.0.1, any free port
+  void stop();
+  std::uint16_t port() const { return port_; }
+  const tunnels::LocalDestination& destination() const { return destination_; }
+  const EdgeCounters& counters() const { return bridges_.counters(); }
+
+ private:
+  void accept_next();
+  void read_request(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
+
+  boost::asio::io_context& io_;
+  tunnels::LocalDestination& destination_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  BridgeSet bridges_;
+};
+
 }  // namespace hop::proxy

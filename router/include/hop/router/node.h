@@ -70,6 +70,8 @@ class Node final : private transport::LinkEvents,
   std::vector<const tunnels::LocalDestination*> destinations() const;
   const std::vector<std::unique_ptr<proxy::ServiceHost>>& services() const { return services_; }
   const std::vector<std::unique_ptr<proxy::ClientTunnel>>& clients() const { return clients_; }
+  // A POP's overlay gateway (its proxy's streams to destination backends); nullptr elsewhere.
+  const proxy::OverlayGateway* overlay_gateway() const { return gateway_.get(); }
   // SIGHUP: re-reads routing.db (from `routing_db`, which may be a new path) and the GeoIP file.
   void reload_proxy(const std::filesystem::path& routing_db);
   // Waits until every store write posted so far is on disk.
@@ -129,6 +131,7 @@ class Node final : private transport::LinkEvents,
   std::map<tunnels::PoolId, std::unique_ptr<tunnels::LocalDestination>> destinations_;
   std::vector<std::unique_ptr<proxy::ServiceHost>> services_;   // before destinations_ in stop()
   std::vector<std::unique_ptr<proxy::ClientTunnel>> clients_;
+  std::unique_ptr<proxy::OverlayGateway> gateway_;  // a POP's way to `….hop` backends
   std::unique_ptr<ConsoleServer> console_;  // last: destroyed first, it reads the rest
 };
 
