@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "console_proxy.h"
+#include "console_services.h"
 #include "hop/router/node.h"
 #include "json_writer.h"
 #include "netdb_format.h"
@@ -97,20 +98,70 @@ void write_profile(JsonWriter& j, const core::RouterHash& peer, const netdb::Pee
       .end_object();
 }
 
+void write_lease_sets(JsonWriter& j, const std::vector<netdb::NetDb::HeldLeaseSet>& held, core::WallTime now) {
+  j.key("lease_sets").begin_array();
+  for (const auto& h : held) {
+    const auto& ls = h.lease_set->lease_set;
+    j.begin_object()
+        .member("destination", ls.hash().address())
+        .member("local", h.local)
+        .member("published", format_utc(ls.published))
+        .member("expires", format_utc(ls.expires))
+        .member("expires_in_s", seconds_between(now, ls.expires))
+        .key("leases")
+        .begin_array();
+    for (const auto& lease : ls.leases) {
+      j.begin_object()
+          .member("gateway", lease.gateway.to_string())
+          .member("tunnel_id", lease.tunnel_id)
+          .member("expires", format_utc(lease.expires))
+          .member("expires_in_s", seconds_between(now, lease.expires))
+          .end_object();
+    }
+    j.end_array().end_object();
+  }
+  j.end_array();
+}
+
+void write_lease_set_counters(JsonWriter& j, const netdb::NetDbCounters& c) {
+  j.key("lease_set_counters")
+      .begin_object()
+      .member("stores_accepted", c.lease_set_stores_accepted)
+      .member("lookups_started", c.lease_set_lookups_started)
+      .member("lookups_found", c.lease_set_lookups_found)
+      .member("lookups_failed", c.lease_set_lookups_failed)
+      .member("refused_full", c.lease_sets_refused_full)
+      .key("refusals")
+      .begin_object();
+  for (std::size_t r = 0; r < netdb::kLeaseSetRefusalCount; ++r) {
+    const auto reason = static_cast<netdb::LeaseSetRefusal>(r);
+    j.member(lease_set_refusal_name(reason), c.lease_set_refusals[reason]);
+  }
+  j.end_object().end_object();
+}
+
 }  // namespace
+
+std::string lease_set_refusal_name(netdb::LeaseSetRefusal reason) {
+  std::string name(netdb::to_string(reason));
+  for (char& c : name) c = c == '-' ? '_' : c;
+  return name;
+}
 
 bool is_api_path(std::string_view path) {
   return path == "/api/v1/status" || path == "/api/v1/peers" || path == "/api/v1/netdb" ||
-         path == "/api/v1/tunnels" || path == "/api/v1/transit" || path == "/api/v1/proxy";
+         path == "/api/v1/tunnels" || path == "/api/v1/transit" || path == "/api/v1/proxy" ||
+         path == "/api/v1/services";
 }
 
 std::optional<std::string> api_json(std::string_view path, const Node& node, const ConsoleTimes& times) {
   if (path == "/api/v1/status") return status_json(node, times);
   if (path == "/api/v1/peers") return peers_json(node, times);
-  if (path == "/api/v1/netdb") return netdb_json(node);
+  if (path == "/api/v1/netdb") return netdb_json(node, times);
   if (path == "/api/v1/tunnels") return tunnels_json(node, times);
   if (path == "/api/v1/transit") return transit_json(node, times);
   if (path == "/api/v1/proxy") return proxy_json(node, times);
+  if (path == "/api/v1/services") return services_json(node, times);
   return std::nullopt;
 }
 
@@ -154,7 +205,7 @@ std::string peers_json(const Node& node, const ConsoleTimes& times) {
   return j.str();
 }
 
-std::string netdb_json(const Node& node) {
+std::string netdb_json(const Node& node, const ConsoleTimes& times) {
   JsonWriter j;
   j.begin_object().key("routers").begin_array();
   for (const auto* record : node.netdb().routers()) {
@@ -171,12 +222,16 @@ std::string netdb_json(const Node& node) {
         .member("published", format_utc(info.published))
         .end_object();
   }
-  j.end_array().end_object();
+  j.end_array();
+  write_lease_sets(j, node.netdb().lease_sets(), times.wall_now);
+  write_lease_set_counters(j, node.netdb().counters());
+  j.end_object();
   return j.str();
 }
 
 std::string tunnels_json(const Node& node, const ConsoleTimes& times) {
   const auto& tm = node.tunnels();
+  const auto names = pool_names(node);
   JsonWriter j;
   j.begin_object()
       .member("build_success_rate_10m", tm.build_success_rate(std::chrono::minutes(10)))
@@ -188,6 +243,7 @@ std::string tunnels_json(const Node& node, const ConsoleTimes& times) {
     j.begin_object()
         .member("id", t.id)
         .member("pool", t.pool)
+        .member("pool_name", pool_name(names, t.pool))
         .member("direction", direction_name(t.direction))
         .member("state", tunnels::to_string(t.state))
         .key("hops")

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "hop/core/runtime.h"
+#include "hop/netdb/lease_set.h"
 
 namespace hop::router {
 
@@ -27,9 +28,13 @@ bool is_api_path(std::string_view path);
 
 std::string status_json(const Node& node, const ConsoleTimes& times);
 std::string peers_json(const Node& node, const ConsoleTimes& times);
-std::string netdb_json(const Node& node);
+std::string netdb_json(const Node& node, const ConsoleTimes& times);
 std::string tunnels_json(const Node& node, const ConsoleTimes& times);
 std::string transit_json(const Node& node, const ConsoleTimes& times);
-// GET /api/v1/proxy is proxy_json() (console_proxy.h).
+// GET /api/v1/proxy is proxy_json() (console_proxy.h), GET /api/v1/services services_json()
+// (console_services.h).
+
+// A LeaseSet refusal reason as the API and the metrics name it: "bad_signature".
+std::string lease_set_refusal_name(netdb::LeaseSetRefusal reason);
 
 }  // namespace hop::router

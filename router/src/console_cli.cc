@@ -19,11 +19,12 @@ struct ConsoleCommand {
   core::Result<std::string> (*table)(const JsonValue&);
 };
 
-constexpr std::array<ConsoleCommand, 4> kCommands = {{
+constexpr std::array<ConsoleCommand, 5> kCommands = {{
     {"status", "/api/v1/status", format_status_table},
     {"peers", "/api/v1/peers", format_peers_table},
     {"tunnels", "/api/v1/tunnels", format_tunnels_table},
     {"netdb", "/api/v1/netdb", format_netdb_table},
+    {"services", "/api/v1/services", format_services_table},
 }};
 
 const ConsoleCommand* find_command(std::string_view name) {

@@ -8,6 +8,7 @@
 
 #include "console_history.h"
 #include "console_proxy.h"
+#include "console_services.h"
 #include "hop/router/node.h"
 #include "netdb_format.h"
 
@@ -33,11 +34,12 @@ struct PageLink {
   std::string_view path;
   std::string_view name;
 };
-constexpr std::array<PageLink, 6> kPages{{{"/", "Overview"},
+constexpr std::array<PageLink, 7> kPages{{{"/", "Overview"},
                                           {"/peers", "Peers"},
                                           {"/netdb", "NetDB"},
                                           {"/tunnels", "Tunnels"},
                                           {"/transit", "Transit"},
+                                          {"/services", "Services"},
                                           {"/proxy", "Proxy"}}};
 
 std::string fixed(double v, int decimals) { return format_fixed(v, decimals); }
@@ -156,7 +158,45 @@ std::string peers(const Node& node, const ConsoleTimes& times) {
          section("Bans (" + std::to_string(bans.rows.size()) + ")") + html_table(bans);
 }
 
-std::string netdb_page(const Node& node) {
+// "abcdef012345#4711 (9m30s left)" per lease, "; " between them.
+std::string leases_of(const netdb::LeaseSet& ls, core::WallTime now) {
+  std::string out;
+  for (const auto& lease : ls.leases) {
+    if (!out.empty()) out += "; ";
+    const auto left = lease.expires - now;
+    out += short_hash(lease.gateway) + "#" + std::to_string(lease.tunnel_id) + " (" +
+           (left > core::Duration::zero() ? format_duration(left) + " left" : "expired") + ")";
+  }
+  return out;
+}
+
+std::string lease_sets(const Node& node, const ConsoleTimes& times) {
+  HtmlTable t{{"destination", "local", "leases", "gateway#tunnel (time left)", "published", "expires"}, {}};
+  for (const auto& held : node.netdb().lease_sets()) {
+    const auto& ls = held.lease_set->lease_set;
+    t.rows.push_back({ls.hash().address(), held.local ? "yes" : "no", std::to_string(ls.leases.size()),
+                      leases_of(ls, times.wall_now), format_age(ls.published, times.wall_now),
+                      format_age(ls.expires, times.wall_now)});
+  }
+  const auto& c = node.netdb().counters();
+  HtmlTable counters{{"stores accepted", "lookups started", "found", "failed", "refused (full)", "refused (invalid)"},
+                     {}};
+  std::uint64_t invalid = 0;
+  for (const auto n : c.lease_set_refusals.by_reason) invalid += n;
+  counters.rows.push_back({std::to_string(c.lease_set_stores_accepted), std::to_string(c.lease_set_lookups_started),
+                           std::to_string(c.lease_set_lookups_found), std::to_string(c.lease_set_lookups_failed),
+                           std::to_string(c.lease_sets_refused_full), std::to_string(invalid)});
+  HtmlTable refusals{{}, {{}}};
+  for (std::size_t r = 0; r < netdb::kLeaseSetRefusalCount; ++r) {
+    const auto reason = static_cast<netdb::LeaseSetRefusal>(r);
+    refusals.headers.emplace_back(netdb::to_string(reason));
+    refusals.rows.front().push_back(std::to_string(c.lease_set_refusals[reason]));
+  }
+  return section("LeaseSets (" + std::to_string(t.rows.size()) + ")") + html_table(t) + html_table(counters) +
+         section("LeaseSets refused, by reason") + html_table(refusals);
+}
+
+std::string netdb_page(const Node& node, const ConsoleTimes& times) {
   HtmlTable t{{"router", "address", "floodfill", "bandwidth", "region", "published"}, {}};
   std::size_t floodfills = 0;
   for (const auto* record : node.netdb().routers()) {
@@ -169,8 +209,10 @@ std::string netdb_page(const Node& node) {
   }
   HtmlTable ff{{"floodfill"}, {}};
   for (const auto& h : node.netdb().floodfills()) ff.rows.push_back({h.to_string()});
-  return html_table({{"routers", "floodfills"}, {{std::to_string(t.rows.size()), std::to_string(floodfills)}}}) +
-         section("Routers") + html_table(t) + section("Floodfills") + html_table(ff);
+  return html_table({{"routers", "floodfills", "LeaseSets"},
+                     {{std::to_string(t.rows.size()), std::to_string(floodfills),
+                       std::to_string(node.netdb().lease_sets().size())}}}) +
+         section("Routers") + html_table(t) + section("Floodfills") + html_table(ff) + lease_sets(node, times);
 }
 
 std::string hops_of(const tunnels::TunnelView& t) {
@@ -198,6 +240,7 @@ std::string tunnel_pages(const Node& node, const ConsoleTimes& times, const Cons
                     }));
   body += svg_chart("tunnel latency (ms)", series_of(samples, [](const ConsoleSample& x) { return x.latency_ms; }));
   std::map<tunnels::PoolId, HtmlTable> pools;
+  const auto names = pool_names(node);
   for (const auto& t : tm.tunnels()) {
     const bool up = t.state == tunnels::TunnelState::kEstablished;
     auto& table = pools[t.pool];
@@ -214,7 +257,7 @@ std::string tunnel_pages(const Node& node, const ConsoleTimes& times, const Cons
   }
   if (pools.empty()) body += section("Pools") + "<p>no tunnels yet</p>";
   for (const auto& [pool, table] : pools) {
-    body += section(pool == tunnels::kExploratoryPool ? "Pool 0 (exploratory)" : "Pool " + std::to_string(pool));
+    body += section("Pool " + std::to_string(pool) + " (" + pool_name(names, pool) + ")");
     body += html_table(table);
   }
   return body;
@@ -299,9 +342,10 @@ std::optional<std::string> page_html(std::string_view path, const Node& node, co
                                      const ConsoleHistory& history) {
   if (path == "/") return layout(path, "Overview", node, overview(node, times, history));
   if (path == "/peers") return layout(path, "Peers", node, peers(node, times));
-  if (path == "/netdb") return layout(path, "NetDB", node, netdb_page(node));
+  if (path == "/netdb") return layout(path, "NetDB", node, netdb_page(node, times));
   if (path == "/tunnels") return layout(path, "Tunnels", node, tunnel_pages(node, times, history));
   if (path == "/transit") return layout(path, "Transit tunnels", node, transit(node, times));
+  if (path == "/services") return layout(path, "Services", node, services_page_body(node, times));
   if (path == "/proxy") return layout(path, "Geo-proxy", node, proxy_page_body(node, times, history));
   return std::nullopt;
 }

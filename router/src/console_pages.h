@@ -1,4 +1,4 @@
-// The console's HTML pages (/, /peers, /netdb, /tunnels, /transit, /proxy; docs/console.md "Pages"):
+// The console's HTML pages (/, /peers, /netdb, /tunnels, /transit, /services, /proxy; docs/console.md "Pages"):
 // server-rendered, one inline <style>, no JavaScript and no external resources, refreshed by
 // <meta http-equiv="refresh">. Every string from the node or its peers goes through html_escape.
 // No I/O; times come in ConsoleTimes, history from ConsoleHistory.

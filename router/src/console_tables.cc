@@ -61,6 +61,15 @@ std::string bytes_per_second(const JsonValue& v) {
   return fixed(*d, 0) + " B/s";
 }
 
+std::string byte_count(const JsonValue& v) {
+  const auto d = v.as_number();
+  if (!d) return "-";
+  if (*d >= 1e9) return fixed(*d / 1e9, 1) + " GB";
+  if (*d >= 1e6) return fixed(*d / 1e6, 1) + " MB";
+  if (*d >= 1e3) return fixed(*d / 1e3, 1) + " KB";
+  return fixed(*d, 0) + " B";
+}
+
 std::string ban(const JsonValue& v) {
   if (v.kind() != JsonValue::Kind::kObject) return "-";
   const auto left = v["seconds_left"].as_number();
@@ -80,6 +89,23 @@ void flatten(const JsonValue& v, const std::string& prefix, std::vector<Row>& ro
     return;
   }
   for (const auto& [name, member] : v.members()) flatten(member, prefix.empty() ? name : prefix + "." + name, rows);
+}
+
+// connections active failed in out: the counters every edge has.
+void add_edge_counters(const JsonValue& e, Row& row) {
+  for (const char* n : {"connections", "active", "failed"}) row.push_back(text(e[n]));
+  row.push_back(byte_count(e["bytes_in"]));
+  row.push_back(byte_count(e["bytes_out"]));
+}
+
+std::string lease_set_text(const JsonValue& ls) {
+  if (ls.kind() != JsonValue::Kind::kObject) return "unpublished";
+  return text(ls["leases"]) + " leases";
+}
+
+std::string section(const std::string& title, std::size_t count, const TextRow& header, const std::vector<Row>& rows) {
+  std::string out = title + " (" + std::to_string(count) + ")\n";
+  return out + (rows.empty() ? "  none\n" : render_table(header, rows, "  "));
 }
 
 }  // namespace
@@ -122,7 +148,8 @@ core::Result<std::string> format_tunnels_table(const JsonValue& tunnels) {
     std::string hops;
     for (const auto& hop : t["hops"].items()) hops += (hops.empty() ? "" : ">") + short_hash(hop["hash"]);
     const auto dir = t["direction"].as_text();
-    rows.push_back({text(t["id"]), text(t["pool"]), dir == "inbound" ? "in" : dir == "outbound" ? "out" : text(t["direction"]),
+    const auto& pool = t["pool_name"].is_null() ? t["pool"] : t["pool_name"];  // older nodes: the id only
+    rows.push_back({text(t["id"]), text(pool), dir == "inbound" ? "in" : dir == "outbound" ? "out" : text(t["direction"]),
                     text(t["state"]), hops.empty() ? "(0 hops)" : hops, seconds(t["age_s"]), seconds(t["expires_in_s"]),
                     millis(t["latency_ms"])});
   }
@@ -141,6 +168,39 @@ core::Result<std::string> format_netdb_table(const JsonValue& netdb) {
                     bw ? std::string(*bw) + " KB/s" : "-", text(r["region"]), text(r["published"])});
   }
   return render_table({"hash", "address", "ff", "bw", "region", "published"}, rows) + std::to_string(rows.size()) + " routers\n";
+}
+
+
+core::Result<std::string> format_services_table(const JsonValue& services) {
+  const auto* list = array_member(services, "services");
+  const auto* clients = array_member(services, "clients");
+  const auto* destinations = array_member(services, "destinations");
+  if (!list || !clients || !destinations) return shape_error("no 'services', 'clients' or 'destinations' array");
+  std::vector<Row> s, c, d;
+  for (const auto& e : *list) {
+    Row row{text(e["name"]), text(e["address"]), text(e["target"])};
+    add_edge_counters(e, row);
+    s.push_back(std::move(row));
+  }
+  for (const auto& e : *clients) {
+    Row row{text(e["name"]), text(e["listen"]), text(e["remote"])};
+    add_edge_counters(e, row);
+    c.push_back(std::move(row));
+  }
+  for (const auto& e : *destinations) {
+    d.push_back({text(e["name"]), text(e["pool"]), text(e["tunnels"]["inbound"]) + "/" + text(e["tunnels"]["outbound"]),
+                 lease_set_text(e["lease_set"]), std::to_string(e["sessions"].items().size()), text(e["open_streams"]),
+                 text(e["counters"]["path_changes"])});
+  }
+  const TextRow edge{"conns", "active", "failed", "in", "out"};
+  auto with = [&](TextRow head) {
+    head.insert(head.end(), edge.begin(), edge.end());
+    return head;
+  };
+  return section("services", s.size(), with({"name", "address", "target"}), s) +
+         section("client tunnels", c.size(), with({"name", "listen", "remote"}), c) +
+         section("destinations", d.size(), {"name", "pool", "tunnels in/out", "leaseset", "sessions", "streams",
+                                            "path-changes"}, d);
 }
 
 }  // namespace hop::router

@@ -43,10 +43,11 @@ commands:
   netdb list|show HASH|export|bans --data_dir DIR [--network_id N] [--json] [--all]
                                          read a node's NetDB: routers, one router in full,
                                          seed lines (routerinfo:...), bans; see hopline netdb help
-  status|peers|tunnels [--console URL] [--json]
+  status|peers|tunnels|services [--console URL] [--json]
                                          ask a running node's console (default
                                          http://127.0.0.1:7070): status, peer profiles,
-                                         our tunnels, as a table or the JSON as served
+                                         our tunnels, services, client tunnels and their
+                                         destinations, as tables or the JSON as served
   netdb --console URL|--json             the routers in a running node's NetDB, from its console
   proxy init-db PATH                     create an empty routing.db (the geo-proxy's backends)
   proxy check (--config FILE | --routing-db PATH [--geoip PATH])

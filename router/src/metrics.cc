@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "console_proxy.h"
+#include "console_services.h"
 #include "hop/router/node.h"
 
 namespace hop::router {
@@ -32,7 +33,7 @@ std::string_view type_name(Kind kind) {
 class Exposition {
  public:
   Exposition& family(std::string_view name, Kind kind, std::string_view help) {
-    name_ = name;
+    name_.assign(name);
     out_ += "# HELP ";
     out_ += name;
     out_ += ' ';
@@ -93,7 +94,7 @@ class Exposition {
   }
 
   std::string out_;
-  std::string_view name_;
+  std::string name_;
 };
 
 void link_metrics(Exposition& m, const Node& node) {
@@ -181,6 +182,119 @@ void netdb_metrics(Exposition& m, const Node& node) {
   m.family("hopline_bandwidth_probes_total", Kind::kCounter, "Bandwidth probes, by event.")
       .sample(prober.bandwidth_probes_started(), {{"event", "started"}})
       .sample(prober.bandwidth_probes_answered(), {{"event", "answered"}});
+}
+
+void lease_set_metrics(Exposition& m, const Node& node) {
+  const auto& c = node.netdb().counters();
+  std::uint64_t local = 0, held = 0;
+  for (const auto& h : node.netdb().lease_sets()) ++(h.local ? local : held);
+  m.family("hopline_netdb_lease_sets", Kind::kGauge, "LeaseSets held: our destinations' and others'.")
+      .sample(local, {{"kind", "local"}})
+      .sample(held, {{"kind", "held"}});
+  m.family("hopline_netdb_lease_set_stores_total", Kind::kCounter, "LeaseSet stores kept as new or newer (floodfill).")
+      .sample(c.lease_set_stores_accepted);
+  m.family("hopline_netdb_lease_set_lookups_started_total", Kind::kCounter, "LeaseSet lookups that went to the network.")
+      .sample(c.lease_set_lookups_started);
+  m.family("hopline_netdb_lease_set_lookups_total", Kind::kCounter, "Finished LeaseSet lookups, by outcome.")
+      .sample(c.lease_set_lookups_found, {{"outcome", "found"}})
+      .sample(c.lease_set_lookups_failed, {{"outcome", "failed"}});
+  m.family("hopline_netdb_lease_set_refusals_total", Kind::kCounter,
+           "LeaseSets refused: failed verification, by reason, or no room (full).");
+  for (std::size_t r = 0; r < netdb::kLeaseSetRefusalCount; ++r) {
+    const auto reason = static_cast<netdb::LeaseSetRefusal>(r);
+    m.sample(c.lease_set_refusals[reason], {{"reason", lease_set_refusal_name(reason)}});
+  }
+  m.sample(c.lease_sets_refused_full, {{"reason", "full"}});
+}
+
+// The families of one kind of TCP edge: names start with `prefix`, series are labelled
+// `label`=NAME (names come from the config, so the series are bounded by it).
+struct EdgeKind {
+  std::string_view prefix;  // "hopline_service"
+  std::string_view label;   // "service"
+  std::string_view what;    // "service", for the help texts
+};
+
+template <typename Edges>
+void edge_metrics(Exposition& m, const EdgeKind& kind, const Edges& edges) {
+  const std::string p(kind.prefix), per = ", per " + std::string(kind.what) + ".";
+  m.family(p + "_connections_total", Kind::kCounter, "Connections carried" + per);
+  for (const auto& e : edges) m.sample(e->counters().connections, {{kind.label, e->name()}});
+  m.family(p + "_connections_current", Kind::kGauge, "Connections open now" + per);
+  for (const auto& e : edges) m.sample(std::uint64_t{e->counters().active}, {{kind.label, e->name()}});
+  m.family(p + "_connection_failures_total", Kind::kCounter,
+           "Connections closed because the other side could not be reached" + per);
+  for (const auto& e : edges) m.sample(e->counters().failed, {{kind.label, e->name()}});
+  m.family(p + "_bytes_total", Kind::kCounter, "Bytes moved from TCP into streams (in) and back (out)" + per);
+  for (const auto& e : edges) {
+    m.sample(e->counters().bytes_in, {{kind.label, e->name()}, {"direction", "in"}})
+        .sample(e->counters().bytes_out, {{kind.label, e->name()}, {"direction", "out"}});
+  }
+}
+
+// A counter family with one sample per destination, labelled by its name and `label`=`value`
+// per entry of `values` (value, counter).
+using DestinationCounter = std::uint64_t (*)(const tunnels::LocalDestinationCounters&);
+struct LabelledCounter {
+  std::string_view value;
+  DestinationCounter counter;
+};
+void destination_counter(Exposition& m, const std::vector<DestinationView>& views, std::string_view label,
+                         std::initializer_list<LabelledCounter> values) {
+  for (const auto& v : views) {
+    for (const auto& [value, counter] : values) {
+      m.sample(counter(v.destination->counters()), {{"destination", v.name}, {label, value}});
+    }
+  }
+}
+
+void destination_gauges(Exposition& m, const std::vector<DestinationView>& views) {
+  m.family("hopline_destination_info", Kind::kGauge, "1 for each hosted destination, with its address.");
+  for (const auto& v : views) {
+    m.sample(std::uint64_t{1}, {{"destination", v.name}, {"address", v.destination->hash().address()}});
+  }
+  m.family("hopline_destination_tunnels", Kind::kGauge, "Established tunnels of each destination's pool.");
+  for (const auto& v : views) {
+    m.sample(std::uint64_t{v.inbound}, {{"destination", v.name}, {"direction", "inbound"}})
+        .sample(std::uint64_t{v.outbound}, {{"destination", v.name}, {"direction", "outbound"}});
+  }
+  m.family("hopline_destination_leases", Kind::kGauge, "Leases in each destination's published LeaseSet (0: none).");
+  for (const auto& v : views) m.sample(std::uint64_t{v.leases()}, {{"destination", v.name}});
+  m.family("hopline_destination_sessions", Kind::kGauge, "End-to-end sessions each destination holds.");
+  for (const auto& v : views) m.sample(std::uint64_t{v.destination->sessions().size()}, {{"destination", v.name}});
+  m.family("hopline_destination_open_streams", Kind::kGauge, "Open streams of each destination.");
+  for (const auto& v : views) m.sample(std::uint64_t{v.destination->open_streams()}, {{"destination", v.name}});
+}
+
+void destination_metrics(Exposition& m, const Node& node) {
+  using C = const tunnels::LocalDestinationCounters&;
+  const auto views = read_destinations(node);
+  destination_gauges(m, views);
+  m.family("hopline_destination_sessions_total", Kind::kCounter, "Sessions set up or lost, by event.");
+  destination_counter(m, views, "event",
+                      {{"initiated", [](C c) { return c.sessions_initiated; }},
+                       {"accepted", [](C c) { return c.sessions_accepted; }},
+                       {"failed", [](C c) { return c.sessions_failed; }}});
+  m.family("hopline_destination_messages_total", Kind::kCounter, "Session messages, by event.");
+  destination_counter(m, views, "event",
+                      {{"sent", [](C c) { return c.messages_sent; }},
+                       {"received", [](C c) { return c.messages_received; }},
+                       {"refused", [](C c) { return c.messages_refused; }},
+                       {"send_failed", [](C c) { return c.send_failures; }}});
+  m.family("hopline_destination_bytes_total", Kind::kCounter, "Sealed session message bytes, by direction.");
+  destination_counter(m, views, "direction",
+                      {{"in", [](C c) { return c.bytes_received; }}, {"out", [](C c) { return c.bytes_sent; }}});
+  m.family("hopline_destination_streams_total", Kind::kCounter, "Streams opened by us or accepted from peers.");
+  destination_counter(m, views, "event",
+                      {{"opened", [](C c) { return c.streams_opened; }},
+                       {"accepted", [](C c) { return c.streams_accepted; }}});
+  m.family("hopline_destination_path_changes_total", Kind::kCounter, "Times a session moved to another tunnel path.");
+  for (const auto& v : views) m.sample(v.destination->counters().path_changes, {{"destination", v.name}});
+  m.family("hopline_destination_lease_sets_total", Kind::kCounter,
+           "LeaseSets published to the NetDB or pushed to peers over sessions.");
+  destination_counter(m, views, "event",
+                      {{"published", [](C c) { return c.lease_sets_published; }},
+                       {"pushed", [](C c) { return c.lease_sets_pushed; }}});
 }
 
 // Per-backend families, one sample per backend of the routing table in use (none without a proxy).
@@ -280,6 +394,10 @@ std::string metrics_text(const Node& node, const ConsoleTimes& times) {
   link_metrics(m, node);
   tunnel_metrics(m, node);
   netdb_metrics(m, node);
+  lease_set_metrics(m, node);
+  edge_metrics(m, {"hopline_service", "service", "service"}, node.services());
+  edge_metrics(m, {"hopline_client_tunnel", "client", "client tunnel"}, node.clients());
+  destination_metrics(m, node);
   proxy_metrics(m, node, times);
   return m.take();
 }

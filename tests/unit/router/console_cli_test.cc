@@ -1,4 +1,4 @@
-// The console commands (hopline status|peers|tunnels|netdb) against real nodes on loopback: the
+// The console commands (hopline status|peers|tunnels|netdb|services) against real nodes on loopback: the
 // client runs on its own thread (it blocks) while the test thread runs the nodes' io_context.
 // Also the JSON reader they parse with, and the console URL rules.
 #include "hop/router/console_cli.h"
@@ -20,6 +20,7 @@
 #include "hop/router/console_client.h"
 #include "hop/router/json_reader.h"
 #include "hop/router/node.h"
+#include "console_edges.h"
 #include "support/loopback.h"
 #include "support/local_nodes.h"
 #include "support/temp_dir.h"
@@ -115,6 +116,31 @@ struct CliRun {
   std::string err;
 };
 
+// Runs `fn` (which blocks on the console) on its own thread while the nodes run on `io` here.
+template <class Fn>
+auto off_thread(asio::io_context& io, Fn fn) {
+  std::atomic<bool> done{false};
+  decltype(fn()) result{};
+  std::thread client([&] {
+    result = fn();
+    done = true;
+  });
+  EXPECT_TRUE(hop::test::run_until(io, [&] { return done.load(); }, 10s));
+  client.join();  // within kConsoleClientTimeout even if the loop above gave up
+  return result;
+}
+
+CliRun run_cli(asio::io_context& io, const std::string& command, const std::vector<std::string>& args) {
+  return off_thread(io, [&] {
+    std::ostringstream out, err;
+    CliRun r;
+    r.code = run_console_command(command, args, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  });
+}
+
 struct Nodes : hop::test::LocalNodes {
   explicit Nodes(int count) {
     for (int i = 0; i < count; ++i) {
@@ -128,30 +154,11 @@ struct Nodes : hop::test::LocalNodes {
   std::string url() const {
     return "http://127.0.0.1:" + std::to_string(nodes.front()->console()->local_endpoint().port());
   }
-
-  // Runs `fn` (which blocks on the console) on its own thread while the nodes run here.
   template <class Fn>
   auto off_thread(Fn fn) {
-    std::atomic<bool> done{false};
-    decltype(fn()) result{};
-    std::thread client([&] {
-      result = fn();
-      done = true;
-    });
-    EXPECT_TRUE(hop::test::run_until(io, [&] { return done.load(); }, 10s));
-    client.join();  // within kConsoleClientTimeout even if the loop above gave up
-    return result;
+    return ::hop::router::off_thread(io, std::move(fn));
   }
-  CliRun cli(const std::string& command, std::vector<std::string> args) {
-    return off_thread([&] {
-      std::ostringstream out, err;
-      CliRun r;
-      r.code = run_console_command(command, args, out, err);
-      r.out = out.str();
-      r.err = err.str();
-      return r;
-    });
-  }
+  CliRun cli(const std::string& command, std::vector<std::string> args) { return run_cli(io, command, args); }
 };
 
 std::string short_hash(const Node& n) { return n.identity().hash().to_string().substr(0, 8); }
@@ -225,6 +232,54 @@ TEST(ConsoleCli, JsonPrintsTheApiBodyAsServed) {
   EXPECT_EQ((*doc)["identity"].as_text(), node.identity().hash().to_string());
 }
 
+TEST(ConsoleCli, ServicesShowsTheEdgesAndTheirDestinations) {
+  hop::test::EchoBackend backend("echo");
+  hop::test::EdgeNodes e(236, backend);  // 127.236-238: apart from other tests
+  ASSERT_EQ(e.nodes.size(), 3u);
+  const std::string url = "http://127.0.0.1:" + std::to_string(e.console_port());
+  ASSERT_TRUE(e.wait_for_lease_sets());
+  hop::test::EdgeConnection connection(e.client_port(), "hello");
+  ASSERT_TRUE(hop::test::wait_for_echo(e, connection));
+  const auto& client = *e.front().clients().front();
+
+  const auto run = run_cli(e.io, "services", {"--console", url});
+  ASSERT_EQ(run.code, 0) << run.err;
+  const auto& out = run.out;
+  EXPECT_EQ(out.rfind("services (1)\n", 0), 0u) << out;
+  EXPECT_NE(out.find("client tunnels (1)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("destinations (2)\n"), std::string::npos) << out;
+  for (const char* column : {"name", "address", "target", "conns", "active", "failed", "listen", "remote", "pool",
+                             "tunnels in/out", "leaseset", "sessions", "streams", "path-changes"}) {
+    EXPECT_NE(out.find(column), std::string::npos) << column << "\n" << out;
+  }
+  EXPECT_NE(out.find(e.front().services().front()->destination().hash().address()), std::string::npos) << out;
+  EXPECT_NE(out.find(backend.target()), std::string::npos) << out;
+  EXPECT_NE(out.find("127.0.0.1:" + std::to_string(e.client_port())), std::string::npos) << out;
+  EXPECT_NE(out.find(e.service_address), std::string::npos) << out;
+  EXPECT_NE(out.find("client:echo"), std::string::npos) << out;
+  EXPECT_NE(out.find("service:local"), std::string::npos) << out;
+  EXPECT_NE(out.find(" leases"), std::string::npos) << out;
+
+  // Tunnels name their pool.
+  const auto tunnels = run_cli(e.io, "tunnels", {"--console", url});
+  ASSERT_EQ(tunnels.code, 0) << tunnels.err;
+  EXPECT_NE(tunnels.out.find("client:echo"), std::string::npos) << tunnels.out;
+  EXPECT_NE(tunnels.out.find("exploratory"), std::string::npos) << tunnels.out;
+
+  const auto json = run_cli(e.io, "services", {"--json", "--console", url});
+  ASSERT_EQ(json.code, 0) << json.err;
+  auto doc = parse_json(json.out);
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+  EXPECT_EQ((*doc)["clients"].items().at(0)["address"].as_text(), client.destination().hash().address());
+}
+
+TEST(ConsoleCli, ServicesOnANodeWithoutEdgesSaysNone) {
+  Nodes n(1);
+  const auto run = n.cli("services", {"--console", n.url()});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "services (0)\n  none\nclient tunnels (0)\n  none\ndestinations (0)\n  none\n");
+}
+
 TEST(ConsoleCli, ANonOkAnswerShowsTheStatusAndBody) {
   Nodes n(1);
   auto url = parse_console_url(n.url());
@@ -285,6 +340,7 @@ TEST(ConsoleCli, UsageErrorsExitWithTwo) {
   EXPECT_EQ(run_console_command("tunnels", {"--console", "https://127.0.0.1:7070"}, out, err), 2);
   EXPECT_NE(err.str().find("https is not supported"), std::string::npos) << err.str();
   EXPECT_TRUE(is_console_command("netdb"));
+  EXPECT_TRUE(is_console_command("services"));
   EXPECT_FALSE(is_console_command("node"));
 }
 

@@ -1,7 +1,8 @@
 // The console's HTML pages: the history ring and its SVG charts, the HTML escaper, and every page
 // served by real nodes on loopback (text/html, the CSP, the node's hash, live tunnels with hops),
-// and /proxy on a node whose geo-proxy fronts an echo backend. With Debian's chromium installed, a
-// headless browser loads /tunnels and /proxy and leaves screenshots.
+// /proxy on a node whose geo-proxy fronts an echo backend, and /services (with LeaseSets on /netdb)
+// on nodes with services and a client tunnel. With Debian's chromium installed, a headless
+// browser loads /tunnels, /proxy and /services and leaves screenshots.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "console_edges.h"
 #include "console_history.h"
 #include "console_pages.h"
 #include "hop/core/sqlite.h"
@@ -221,7 +223,7 @@ TEST(ConsolePages, EveryPageIsServedAsHtmlWithTheNodesHash) {
   Overlay o;
   ASSERT_TRUE(o.wait_for_tunnels());
   const auto hash = o.front().identity().hash().to_string();
-  for (const std::string path : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/proxy"}) {
+  for (const std::string path : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/services", "/proxy"}) {
     SCOPED_TRACE(path);
     const auto reply = get(o.io, o.port(), path);
     ASSERT_EQ(reply.status, 200) << reply.head;
@@ -235,7 +237,7 @@ TEST(ConsolePages, EveryPageIsServedAsHtmlWithTheNodesHash) {
     EXPECT_EQ(reply.body.find("<script"), std::string::npos);
     EXPECT_EQ(reply.body.find("http://"), reply.body.find("http://www.w3.org/2000/svg")) << "no external resources";
     EXPECT_EQ(count_of(reply.body, "<style>"), 1u);
-    for (const std::string link : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/proxy"}) {
+    for (const std::string link : {"/", "/peers", "/netdb", "/tunnels", "/transit", "/services", "/proxy"}) {
       EXPECT_NE(reply.body.find("<a href=\"" + link + "\""), std::string::npos) << "nav links " << link;
     }
   }
@@ -279,6 +281,73 @@ TEST(ConsolePages, ProxyPageShowsBackendsLoadAndEscapesRoutingDb) {
   ASSERT_NE(warn, std::string::npos) << broken;
   EXPECT_NE(broken.find("routing.db: the last load failed", warn), std::string::npos);
   EXPECT_NE(broken.find("<td>de-1</td>"), std::string::npos) << "the last good table is still shown";
+}
+
+TEST(ConsolePages, WithoutEdgesTheServicesPageSaysHowToAddOne) {
+  Overlay o;
+  const auto page = get(o.io, o.port(), "/services").body;
+  EXPECT_NE(page.find("hosts no services or client tunnels"), std::string::npos) << page;
+  EXPECT_NE(page.find("[service.NAME]"), std::string::npos);
+  EXPECT_NE(page.find("docs/services.md"), std::string::npos);
+  EXPECT_EQ(page.find("<h2>Destinations"), std::string::npos);
+  const auto netdb = get(o.io, o.port(), "/netdb").body;
+  EXPECT_NE(netdb.find("<h2>LeaseSets (0)</h2>"), std::string::npos) << netdb;
+}
+
+TEST(ConsolePages, ServicesPageShowsEdgesDestinationsAndSessions) {
+  hop::test::EchoBackend backend("echo");
+  hop::test::EdgeNodes e(251, backend);  // 127.251-253: apart from other tests
+  ASSERT_EQ(e.nodes.size(), 3u);
+  ASSERT_TRUE(e.wait_for_lease_sets());
+  hop::test::EdgeConnection connection(e.client_port(), "hello");
+  ASSERT_TRUE(hop::test::wait_for_echo(e, connection));
+  const Node& node = e.front();
+  const auto& client = *node.clients().front();
+  const auto& local = *node.services().front();
+
+  const auto reply = get(e.io, e.console_port(), "/services");
+  ASSERT_EQ(reply.status, 200);
+  const auto& page = reply.body;
+  EXPECT_NE(page.find("<h2>Services (1)</h2>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>local</td><td>" + local.destination().hash().address() + "</td><td>" + backend.target() +
+                      "</td><td>0</td>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<h2>Client tunnels (1)</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<td>echo</td><td>127.0.0.1:" + std::to_string(e.client_port()) + "</td><td>" +
+                      e.service_address + "</td><td>1</td><td>1</td><td>0</td>"),
+            std::string::npos)
+      << "one connection carried, still open, none failed: " << page;
+  EXPECT_NE(page.find("<h2>Destinations (2)</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<td>client:echo</td><td>" + client.destination().hash().address() + "</td>"), std::string::npos);
+  EXPECT_NE(page.find("<td>service:local</td>"), std::string::npos);
+  EXPECT_NE(page.find(" leases, published "), std::string::npos);
+  EXPECT_NE(page.find("<h2>Sessions of client:echo (1)</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<td>" + e.service_address + "</td><td>established</td><td>initiator</td><td>1</td>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<h2>Sessions of service:local (0)</h2><p>no sessions</p>"), std::string::npos);
+  EXPECT_NE(page.find("<a href=\"/services\" class=\"on\">"), std::string::npos);
+
+  // /netdb lists the LeaseSets: ours as local, with each lease's gateway and tunnel id.
+  const auto netdb = get(e.io, e.console_port(), "/netdb").body;
+  const auto* ls = client.destination().lease_set();
+  ASSERT_NE(ls, nullptr);
+  const auto& lease = ls->lease_set.leases.front();
+  EXPECT_NE(netdb.find("<td>" + client.destination().hash().address() + "</td><td>yes</td>"), std::string::npos)
+      << netdb;
+  EXPECT_NE(netdb.find("<td>" + e.service_address + "</td><td>no</td>"), std::string::npos) << netdb;
+  EXPECT_NE(netdb.find(lease.gateway.to_string().substr(0, 12) + "#" + std::to_string(lease.tunnel_id) + " ("),
+            std::string::npos)
+      << netdb;
+  EXPECT_NE(netdb.find("LeaseSets refused, by reason"), std::string::npos);
+  EXPECT_NE(netdb.find("<th>bad-signature</th>"), std::string::npos);
+
+  // /tunnels names the destinations' pools.
+  const auto tunnels = get(e.io, e.console_port(), "/tunnels").body;
+  EXPECT_NE(tunnels.find("Pool " + std::to_string(client.destination().pool()) + " (client:echo)"), std::string::npos)
+      << tunnels;
+  EXPECT_NE(tunnels.find("Pool 0 (exploratory)"), std::string::npos);
 }
 
 TEST(ConsolePagesHistory, SamplesTheProxysClientConnections) {
@@ -396,6 +465,22 @@ TEST(ConsolePagesBrowser, HeadlessChromiumLoadsTheProxyPage) {
   EXPECT_NE(run.dom.find("<td>de-1</td>"), std::string::npos) << run.dom;
   EXPECT_NE(run.dom.find("class=\"bar\""), std::string::npos) << run.dom;
   EXPECT_NE(run.dom.find("&lt;script&gt;"), std::string::npos) << "the skipped row's id, as text";
+}
+
+// The same for /services with a connection through the client tunnel held open.
+TEST(ConsolePagesBrowser, HeadlessChromiumLoadsTheServicesPage) {
+  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+  hop::test::EchoBackend backend("echo");
+  hop::test::EdgeNodes e(251, backend);
+  ASSERT_EQ(e.nodes.size(), 3u);
+  ASSERT_TRUE(e.wait_for_lease_sets());
+  hop::test::EdgeConnection connection(e.client_port(), "hello");
+  ASSERT_TRUE(hop::test::wait_for_echo(e, connection));
+  const auto run = run_chromium(e.io, e.dir.path(), "http://127.0.0.1:" + std::to_string(e.console_port()) + "/services",
+                                "console-services.png");
+  expect_clean_load(run);
+  EXPECT_NE(run.dom.find("Sessions of client:echo (1)"), std::string::npos) << run.dom;
+  EXPECT_NE(run.dom.find("<td>established</td>"), std::string::npos) << run.dom;
 }
 
 }  // namespace

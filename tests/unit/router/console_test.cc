@@ -2,7 +2,9 @@
 // lists (the doc's tables are parsed here, so neither can drift), the Host check and the token,
 // the HTTP limits, and /metrics (well-formed, documented, values that move with traffic); and the
 // geo-proxy's view (/api/v1/proxy and the hopline_proxy_* families) on a node running a proxy in
-// front of an echo backend on loopback.
+// front of an echo backend on loopback; and the services, client tunnels and destinations
+// (/api/v1/services, LeaseSets in /api/v1/netdb, the hopline_service_*, hopline_client_tunnel_*
+// and hopline_destination_* families) with a connection through a client tunnel.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -29,6 +31,7 @@
 #include "hop/router/json_reader.h"
 #include "hop/router/node.h"
 #include "hop/router/proxy_host.h"
+#include "console_edges.h"
 #include "console_proxy.h"
 #include "metrics.h"
 #include "support/echo_backend.h"
@@ -316,27 +319,43 @@ Node& add_proxy_node(Nodes& n, const hop::test::EchoBackend& backend) {
 
 std::uint16_t proxy_port(const Node& node) { return node.proxy()->endpoints().at(0).port(); }
 
+// The console of an EdgeNodes' node 0, for the tests below.
+struct EdgeConsole : hop::test::EdgeNodes {
+  using EdgeNodes::EdgeNodes;
+  std::string host() const { return "127.0.0.1:" + std::to_string(console_port()); }
+  Reply get(std::string_view path) { return exchange(io, console_port(), request("GET", path, host())); }
+  JsonValue get_json(std::string_view path) {
+    const auto reply = get(path);
+    auto json = parse_json(reply.body);
+    EXPECT_TRUE(json.ok()) << reply.raw;
+    return json.ok() ? *json : JsonValue{};
+  }
+  std::map<std::string, double> metrics() { return parse_exposition(get("/metrics").body).samples; }
+};
+
 TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
   hop::test::EchoBackend backend("de-1");
-  Nodes n;
-  for (int i = 0; i < 3; ++i) {
-    auto c = n.small_node_config(230, i);
-    c.tunnels.exploratory.length = 1;
-    if (i == 0) add_proxy(c, n.dir.path(), backend);  // node 0 serves /api/v1/proxy in full
-    n.add(c);
-  }
-  n.mesh();
+  // Node 0 serves /api/v1/proxy in full, and /api/v1/services with a service, a client tunnel
+  // and a session (the connection below).
+  EdgeConsole n(233, backend, [&](int i, NodeConfig& c, const std::filesystem::path& dir) {
+    if (i == 0) add_proxy(c, dir, backend);
+  });
+  ASSERT_EQ(n.nodes.size(), 3u);
   Node& node = *n.nodes.front();
-  // Fill every array the API has: profiles, routers, tunnels with hops, transit tunnels.
+  // Fill every array the API has: profiles, routers, tunnels with hops, transit tunnels, LeaseSets
+  // with leases, services, clients, destinations with sessions.
   ASSERT_TRUE(hop::test::run_until(n.io, [&] {
     return node.netdb().size() == 3 && node.peers().profiles().size() >= 2 && !node.tunnels().transit().empty() &&
            node.tunnels().established(tunnels::Direction::kInbound) > 0 &&
            node.tunnels().established(tunnels::Direction::kOutbound) > 0;
   }, 15s)) << "routers " << node.netdb().size() << ", profiles " << node.peers().profiles().size() << ", transit "
            << node.tunnels().transit().size();
+  ASSERT_TRUE(n.wait_for_lease_sets());
+  hop::test::EdgeConnection connection(n.client_port(), "hello");
+  ASSERT_TRUE(hop::test::wait_for_echo(n, connection));
 
   const auto doc = read_console_doc();
-  ASSERT_EQ(doc.endpoint_fields.size(), 6u) << "status, peers, netdb, tunnels, transit, proxy";
+  ASSERT_EQ(doc.endpoint_fields.size(), 7u) << "status, peers, netdb, tunnels, transit, services, proxy";
   ASSERT_NE(node.proxy(), nullptr);
   for (const auto& [path, documented] : doc.endpoint_fields) {
     SCOPED_TRACE(path);
@@ -349,6 +368,9 @@ TEST(ConsoleApi, EveryEndpointServesExactlyTheDocumentedFields) {
     for (const auto& field : json.fields()) EXPECT_TRUE(documented.count(field)) << "served but not documented: " << field;
     for (const auto& field : documented) {
       EXPECT_TRUE(json.fields().count(field) || json.is_excused(field)) << "documented but not served: " << field;
+    }
+    if (path == "/api/v1/services" || path == "/api/v1/netdb") {
+      for (const auto& field : documented) EXPECT_TRUE(json.fields().count(field)) << "not served here: " << field;
     }
   }
   // The status document agrees with the node.
@@ -464,12 +486,23 @@ TEST(ConsoleMetrics, EveryFamilyIsDocumentedTypedAndNamedByTheRules) {
                              "hopline_tunnels{direction=\"outbound\"}", "hopline_transit_tunnels",
                              "hopline_tunnel_cells_total{event=\"forwarded\"}", "hopline_link_bytes_total{direction=\"in\"}",
                              "hopline_link_bytes_total{direction=\"out\"}", "hopline_bans", "hopline_netdb_routers",
-                             "hopline_probes_total", "hopline_uptime_seconds"}) {
+                             "hopline_probes_total", "hopline_uptime_seconds", "hopline_netdb_lease_sets{kind=\"local\"}",
+                             "hopline_netdb_lease_sets{kind=\"held\"}", "hopline_netdb_lease_set_lookups_started_total",
+                             "hopline_netdb_lease_set_lookups_total{outcome=\"found\"}",
+                             "hopline_netdb_lease_set_refusals_total{reason=\"bad_signature\"}",
+                             "hopline_netdb_lease_set_refusals_total{reason=\"full\"}"}) {
     EXPECT_TRUE(e.samples.count(series)) << series;
   }
-  // Without a proxy its families are declared (so the set above is the documented one) but empty.
+  // Without a proxy, services or client tunnels their families are declared (so the set above is
+  // the documented one) but empty.
   EXPECT_EQ(e.types.at("hopline_proxy_selection_seconds"), "histogram");
-  for (const auto& [series, value] : e.samples) EXPECT_NE(series.rfind("hopline_proxy_", 0), 0u) << series;
+  EXPECT_EQ(e.types.at("hopline_service_connections_total"), "counter");
+  EXPECT_EQ(e.types.at("hopline_destination_open_streams"), "gauge");
+  for (const auto& [series, value] : e.samples) {
+    for (const char* prefix : {"hopline_proxy_", "hopline_service_", "hopline_client_tunnel_", "hopline_destination_"}) {
+      EXPECT_NE(series.rfind(prefix, 0), 0u) << series;
+    }
+  }
 }
 
 TEST(ConsoleMetrics, WithAProxyEveryProxyFamilyHasSamples) {
@@ -543,11 +576,11 @@ TEST(ConsoleMetrics, PromtoolAcceptsTheExposition) {
   const char* env = std::getenv("HOP_PROMTOOL");
   const std::string promtool = env && *env ? env : "/usr/bin/promtool";
   if (!std::filesystem::exists(promtool)) GTEST_SKIP() << "promtool not found (./run test fetches it from Debian's prometheus package)";
-  auto check = [&](Nodes& n, const std::string& name) {
-    const auto body = n.get("/metrics").body;
-    const auto file = n.dir.path() / (name + ".txt");
+  // `body` in `dir`/NAME.txt, promtool's findings in NAME.out.
+  auto check = [&](const std::filesystem::path& dir, const std::string& name, const std::string& body) {
+    const auto file = dir / (name + ".txt");
     std::ofstream(file) << body;
-    const auto out_file = n.dir.path() / (name + ".out");
+    const auto out_file = dir / (name + ".out");
     const std::string cmd = promtool + " check metrics < " + file.string() + " > " + out_file.string() + " 2>&1";
     const int rc = std::system(cmd.c_str());
     std::ifstream out(out_file);
@@ -557,12 +590,19 @@ TEST(ConsoleMetrics, PromtoolAcceptsTheExposition) {
   {
     Nodes n;
     n.add(0);
-    check(n, "without-proxy");  // proxy families declared without samples
+    check(n.dir.path(), "without-proxy", n.get("/metrics").body);  // proxy and edge families declared without samples
   }
   hop::test::EchoBackend backend("de-1");
-  Nodes n;
-  add_proxy_node(n, backend);
-  check(n, "with-proxy");  // labelled backend series and the selection histogram
+  {
+    Nodes n;
+    add_proxy_node(n, backend);
+    check(n.dir.path(), "with-proxy", n.get("/metrics").body);  // labelled backend series and the selection histogram
+  }
+  EdgeConsole n(233, backend);
+  ASSERT_EQ(n.nodes.size(), 3u);
+  const auto body = n.get("/metrics").body;
+  EXPECT_NE(body.find("hopline_destination_info{destination=\"client:echo\""), std::string::npos) << body;
+  check(n.dir.path(), "with-services", body);  // per service, client tunnel and destination series
 }
 
 // ---- /api/v1/proxy ----
@@ -678,6 +718,138 @@ TEST(ConsoleProxy, AFailedRoutingLoadIsReported) {
   EXPECT_EQ(m.at("hopline_proxy_routing_load_ok"), 0);
   EXPECT_EQ(m.at("hopline_proxy_routing_version"), 1);
   EXPECT_EQ(m.at("hopline_proxy_backend_up{backend=\"de-1\"}"), 1) << "still served from the last good table";
+}
+
+// ---- /api/v1/services, LeaseSets, pool names ----
+
+TEST(ConsoleServices, ANodeWithoutEdgesHasEmptyLists) {
+  Nodes n;
+  n.add(0);
+  EXPECT_EQ(n.get("/api/v1/services").body, R"({"services":[],"clients":[],"destinations":[]})");
+  const auto netdb = n.get_json("/api/v1/netdb");
+  EXPECT_EQ(netdb["lease_sets"].kind(), JsonValue::Kind::kArray);
+  EXPECT_TRUE(netdb["lease_sets"].items().empty());
+  EXPECT_EQ(netdb["lease_set_counters"]["refusals"]["bad_signature"].as_number(), 0);
+}
+
+TEST(ConsoleServices, ShowTheEdgesTheirDestinationsAndTheTrafficTheyCarry) {
+  hop::test::EchoBackend backend("echo");
+  EdgeConsole n(233, backend);
+  ASSERT_EQ(n.nodes.size(), 3u);
+  ASSERT_TRUE(n.wait_for_lease_sets());
+  Node& node = n.front();
+  const auto* local = node.services().front().get();
+  const auto* client = node.clients().front().get();
+  const std::string payload(3000, 'p');
+  hop::test::EdgeConnection connection(n.client_port(), payload);
+  ASSERT_TRUE(hop::test::wait_for_echo(n, connection));
+  EXPECT_EQ(connection.greeting(), "echo");
+
+  const auto doc = n.get_json("/api/v1/services");
+  ASSERT_EQ(doc["services"].items().size(), 1u);
+  const auto& s = doc["services"].items()[0];
+  EXPECT_EQ(s["name"].as_text(), "local");
+  EXPECT_EQ(s["address"].as_text(), local->destination().hash().address());
+  EXPECT_EQ(s["target"].as_text(), backend.target());
+  EXPECT_EQ(s["connections"].as_number(), 0) << "nobody connects to node 0's service";
+  ASSERT_EQ(doc["clients"].items().size(), 1u);
+  const auto& c = doc["clients"].items()[0];
+  EXPECT_EQ(c["name"].as_text(), "echo");
+  EXPECT_EQ(c["listen"].as_text(), "127.0.0.1:" + std::to_string(n.client_port()));
+  EXPECT_EQ(c["remote"].as_text(), n.service_address);
+  EXPECT_EQ(c["address"].as_text(), client->destination().hash().address());
+  EXPECT_EQ(c["connections"].as_number(), 1);
+  EXPECT_EQ(c["active"].as_number(), 1) << "the connection is held open";
+  EXPECT_EQ(c["failed"].as_number(), 0);
+  EXPECT_GE(c["bytes_in"].as_number(), payload.size());
+  EXPECT_GE(c["bytes_out"].as_number(), payload.size() + 5) << "the echo and the greeting";
+
+  ASSERT_EQ(doc["destinations"].items().size(), 2u);
+  const JsonValue* dest = nullptr;
+  for (const auto& d : doc["destinations"].items()) {
+    if (d["name"].as_text() == "client:echo") dest = &d;
+  }
+  ASSERT_NE(dest, nullptr);
+  EXPECT_EQ((*dest)["address"].as_text(), client->destination().hash().address());
+  EXPECT_EQ((*dest)["pool"].as_number(), client->destination().pool());
+  EXPECT_GE((*dest)["tunnels"]["inbound"].as_number(), 1);
+  EXPECT_GE((*dest)["tunnels"]["outbound"].as_number(), 1);
+  EXPECT_GE((*dest)["lease_set"]["leases"].as_number(), 1);
+  EXPECT_EQ((*dest)["counters"]["sessions_initiated"].as_number(), 1);
+  EXPECT_GE((*dest)["counters"]["streams_opened"].as_number(), 1);
+  EXPECT_GT((*dest)["counters"]["messages_sent"].as_number(), 0);
+  EXPECT_GT((*dest)["counters"]["messages_received"].as_number(), 0);
+  EXPECT_EQ((*dest)["open_streams"].as_number(), 1);
+  ASSERT_EQ((*dest)["sessions"].items().size(), 1u);
+  const auto& session = (*dest)["sessions"].items()[0];
+  EXPECT_EQ(session["remote"].as_text(), n.service_address);
+  EXPECT_EQ(session["state"].as_text(), "established");
+  EXPECT_EQ(session["initiator"].as_bool(), true);
+  EXPECT_EQ(session["streams"].as_number(), 1);
+  EXPECT_GE(session["last_receive_s"].as_number(), 0);
+
+  // The NetDB holds both of our LeaseSets (local) and node 1's service's.
+  const auto netdb = n.get_json("/api/v1/netdb");
+  std::map<std::string, bool> held;
+  for (const auto& ls : netdb["lease_sets"].items()) {
+    held[std::string(ls["destination"].as_text().value_or(""))] = ls["local"].as_bool().value_or(false);
+    ASSERT_FALSE(ls["leases"].items().empty());
+    const auto& lease = ls["leases"].items()[0];
+    EXPECT_EQ(lease["gateway"].as_text().value_or("").size(), 52u);
+    EXPECT_GT(lease["tunnel_id"].as_number().value_or(0), 0);
+    EXPECT_GT(lease["expires_in_s"].as_number().value_or(0), 0);
+    EXPECT_GT(ls["expires_in_s"].as_number().value_or(0), 0);
+  }
+  EXPECT_EQ(held[client->destination().hash().address()], true);
+  EXPECT_EQ(held[local->destination().hash().address()], true);
+  ASSERT_TRUE(held.count(n.service_address));
+  EXPECT_EQ(held[n.service_address], false);
+
+  // Tunnels name their pools.
+  bool client_pool = false;
+  const auto tunnels = n.get_json("/api/v1/tunnels");
+  for (const auto& t : tunnels["tunnels"].items()) {
+    if (t["pool"].as_number() == 0) {
+      EXPECT_EQ(t["pool_name"].as_text(), "exploratory");
+    }
+    if (t["pool_name"].as_text() == "client:echo") {
+      client_pool = true;
+      EXPECT_EQ(t["pool"].as_number(), client->destination().pool());
+    }
+  }
+  EXPECT_TRUE(client_pool);
+
+  const auto m = n.metrics();
+  EXPECT_EQ(m.at("hopline_client_tunnel_connections_total{client=\"echo\"}"), 1);
+  EXPECT_EQ(m.at("hopline_client_tunnel_connections_current{client=\"echo\"}"), 1);
+  EXPECT_GE(m.at("hopline_client_tunnel_bytes_total{client=\"echo\",direction=\"in\"}"), payload.size());
+  EXPECT_GE(m.at("hopline_client_tunnel_bytes_total{client=\"echo\",direction=\"out\"}"), payload.size() + 5);
+  EXPECT_EQ(m.at("hopline_service_connections_total{service=\"local\"}"), 0);
+  EXPECT_EQ(m.at("hopline_service_bytes_total{service=\"local\",direction=\"in\"}"), 0);
+  EXPECT_EQ(m.at("hopline_destination_open_streams{destination=\"client:echo\"}"), 1);
+  EXPECT_EQ(m.at("hopline_destination_sessions{destination=\"client:echo\"}"), 1);
+  EXPECT_EQ(m.at("hopline_destination_sessions_total{destination=\"client:echo\",event=\"initiated\"}"), 1);
+  EXPECT_GE(m.at("hopline_destination_streams_total{destination=\"client:echo\",event=\"opened\"}"), 1);
+  EXPECT_GT(m.at("hopline_destination_messages_total{destination=\"client:echo\",event=\"sent\"}"), 0);
+  EXPECT_GT(m.at("hopline_destination_bytes_total{destination=\"client:echo\",direction=\"out\"}"), 0);
+  EXPECT_TRUE(m.count("hopline_destination_path_changes_total{destination=\"service:local\"}"));
+  EXPECT_GE(m.at("hopline_destination_leases{destination=\"service:local\"}"), 1);
+  EXPECT_GE(m.at("hopline_destination_tunnels{destination=\"client:echo\",direction=\"inbound\"}"), 1);
+  EXPECT_GE(m.at("hopline_destination_lease_sets_total{destination=\"client:echo\",event=\"published\"}"), 1);
+  EXPECT_EQ(m.at("hopline_destination_info{destination=\"client:echo\",address=\"" +
+                 client->destination().hash().address() + "\"}"),
+            1);
+  EXPECT_EQ(m.at("hopline_netdb_lease_sets{kind=\"local\"}"), 2);
+  EXPECT_GE(m.at("hopline_netdb_lease_sets{kind=\"held\"}"), 1);
+  // Node 1 has no console; its service carried the stream.
+  EXPECT_EQ(n.nodes[1]->services().front()->counters().connections, 1u);
+
+  // Closed: no longer active, the counters stay.
+  connection.release();
+  ASSERT_TRUE(hop::test::run_until(n.io, [&] { return client->counters().active == 0; }, 10s));
+  const auto after = n.get_json("/api/v1/services");
+  EXPECT_EQ(after["clients"].items()[0]["active"].as_number(), 0);
+  EXPECT_EQ(after["clients"].items()[0]["connections"].as_number(), 1);
 }
 
 TEST(ConsoleConfig, ANonLoopbackListenWithoutATokenRefusesToStart) {
