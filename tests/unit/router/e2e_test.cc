@@ -195,11 +195,13 @@ TEST_F(EndToEnd, AnUnknownDestinationClosesTheClientConnectionAndTheNodeRunsOn) 
   net.mesh();
   ASSERT_TRUE(hop::test::run_until(net.io, [&] { return extra->destinations().front()->lease_set() != nullptr; }, 60s));
   std::atomic<bool> closed{false};
+  std::atomic<bool> tried{false};
   std::thread t([&] {
-    hop::test::TestClient client(extra->clients().front()->port());
-    closed = client.connected() && client.send("hello") && client.closed_without_data();
+    hop::test::TestClient client(extra->clients().front()->port(), nullptr, "127.0.0.1", 30);
+    closed = client.connected() && (client.send("hello"), client.closed_without_data());
+    tried = true;
   });
-  hop::test::run_until(net.io, [&] { return extra->clients().front()->counters().failed > 0; }, 30s);
+  hop::test::run_until(net.io, [&] { return extra->clients().front()->counters().failed > 0 && tried; }, 60s);
   t.join();
   EXPECT_TRUE(closed) << "the connection was closed without an answer";
   EXPECT_EQ(extra->clients().front()->counters().failed, 1u);
@@ -234,14 +236,19 @@ TEST_F(EndToEnd, AServiceWhoseTargetIsDownResetsTheStream) {
     return true;
   }, 60s));
   std::atomic<bool> closed{false};
+  std::atomic<bool> tried{false};
   std::thread t([&] {
-    hop::test::TestClient client(extra->clients().front()->port());
-    closed = client.connected() && client.send("hello") && client.closed_without_data();
+    hop::test::TestClient client(extra->clients().front()->port(), nullptr, "127.0.0.1", 30);
+    // The reset may come before the send is done: only the close matters.
+    closed = client.connected() && (client.send("hello"), client.closed_without_data());
+    tried = true;
   });
-  hop::test::run_until(net.io, [&] { return extra->services().front()->counters().failed > 0 && closed; }, 30s);
+  hop::test::run_until(net.io, [&] { return extra->services().front()->counters().failed > 0 && tried; }, 60s);
   t.join();
   EXPECT_TRUE(closed);
-  EXPECT_EQ(extra->services().front()->counters().failed, 1u);
+  // A retransmitted SYN that arrives after the reset stream is gone opens a second stream (the
+  // mux keeps no table of recently closed ids), which fails the same way.
+  EXPECT_GE(extra->services().front()->counters().failed, 1u);
 }
 
 TEST_F(EndToEnd, APopReachesABackendBehindADestinationAndFailsOverFromOneThatIsNotThere) {
