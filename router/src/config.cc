@@ -65,6 +65,7 @@ const std::vector<ConfigKeyDoc>& config_keys() {
       {"tunnels.build_rate_per_peer", "60", "build requests per minute accepted from one previous hop"},
       {"console.listen", "127.0.0.1:7070", "address:port of the console (JSON API, /metrics); off: no console"},
       {"console.token", "(empty)", "bearer token for state-changing requests; required off loopback"},
+      {"demo.backend", "(none)", "NAME HOST:PORT: run the built-in demo responder (HTTP: hello from NAME; else echo) there"},
     };
     add_proxy_key_docs(docs);
     add_edge_key_docs(docs);
@@ -222,6 +223,14 @@ core::Result<NodeConfig> build_node_config(const ConfigMap& map) {
          return {};
        }},
       {"console.token", [&](auto&, auto& e) -> core::Status { c.console.token = e.value; return {}; }},
+      {"demo.backend", [&](auto& k, auto& e) -> core::Status {
+         const auto space = e.value.find(' ');
+         const auto rest = space == std::string::npos ? std::string_view() : trim(std::string_view(e.value).substr(space));
+         auto hp = transport::parse_host_port(rest, /*allow_any_port=*/false);
+         if (!hp || space == 0) return bad_value(k, e, "a name and a numeric address:port, e.g. backend-de 127.200.0.1:17000");
+         c.demo_backend = {e.value.substr(0, space), hp->host, hp->port};
+         return {};
+       }},
       {"tunnels.lifetime", [&](auto& k, auto& e) -> core::Status {
          auto d = parse_duration(e.value);
          if (!d || *d < tunnels::kMinLifetime || *d > tunnels::kMaxLifetime) {

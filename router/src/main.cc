@@ -36,10 +36,17 @@ void print_usage() {
 commands:
   node --config FILE [--KEY=VALUE ...]   run a node; any config key can be given as a flag
   keygen --out DIR [--force]             create DIR/identity.key (mode 0600) and print its seed line
-  testnet [--nodes N] [--dir DIR] [--duration D] [--network-id ID] [--log-level L]
-          [--pop-port P] [--no-pop]      run N linked nodes on loopback (127.I.0.1) and report links;
-                                         node 1 is a POP (geo-proxy on 127.1.0.1:18080) in front
-                                         of two demo backends placed in DE and the US
+  testnet up --dir DIR [--nodes N] [--base-port P] [--pop-port Q] [--network-id ID]
+             [--log-level L] [--timeout D]
+                                         start N node processes on loopback (node I on
+                                         127.I.0.1:P+I, console http://127.0.0.1:P+I), wait for
+                                         their tunnels; node 1 is a POP (geo-proxy on
+                                         127.1.0.1:Q, 18080) in front of two demo backends
+                                         placed in DE and the US
+  testnet down|status --dir DIR          stop them; show each one (pid, alive, links, tunnels)
+  testnet [run] [--nodes N] [--dir DIR] [--duration D] [--network-id ID] [--log-level L]
+          [--pop-port P] [--no-pop]      the same overlay in this one process, for D (20s),
+                                         reporting links
   netdb list|show HASH|export|bans --data_dir DIR [--network_id N] [--json] [--all]
                                          read a node's NetDB: routers, one router in full,
                                          seed lines (routerinfo:...), bans; see hopline netdb help
@@ -216,7 +223,9 @@ int cmd_node(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_testnet(const std::vector<std::string>& args) {
+int cmd_testnet(std::vector<std::string> args) {
+  if (!args.empty() && router::is_testnet_command(args[0])) return router::run_testnet_command(args, std::cout, std::cerr);
+  if (!args.empty() && args[0] == "run") args.erase(args.begin());
   router::TestnetOptions options;
   options.pop = true;  // the demo: node 1 is a POP in front of two demo backends
   options.pop_port = 18080;

@@ -10,6 +10,7 @@
 #include "hop/core/errors.h"
 #include "hop/router/console.h"
 #include "hop/router/data_dir.h"
+#include "hop/router/demo_backend.h"
 #include "hop/router/store_thread.h"
 
 namespace hop::router {
@@ -145,6 +146,11 @@ core::Status Node::start() {
     if (!proxy) return proxy.error();
     proxy_ = std::move(*proxy);
   }
+  if (const auto& demo = config_.demo_backend; !demo.name.empty()) {  // before the service that targets it
+    demo_backend_ = std::make_unique<DemoBackend>(runtime_.io(), demo.name);
+    if (auto st = demo_backend_->start(demo.host, demo.port); !st) return st;
+    spdlog::info("demo backend {} answering on {}", demo.name, demo_backend_->address());
+  }
   if (auto st = links_->start(); !st) return st;
   spdlog::info("node {} listening on {} (network {}), {} seed(s)", identity_.hash().to_string(),
                contact().address(), config_.network_id, seeds_.size() + seed_router_infos_.size());
@@ -266,6 +272,7 @@ void Node::stop() {
   if (gateway_) gateway_->stop();
   for (auto& c : clients_) c->stop();
   for (auto& s : services_) s->stop();
+  if (demo_backend_) demo_backend_->stop();
   for (auto& [pool, d] : destinations_) d->stop();
   clients_.clear();
   services_.clear();

@@ -5,9 +5,8 @@
 #include <fstream>
 
 #include "hop/core/errors.h"
-#include "hop/core/sqlite.h"
-#include "hop/proxy/routing_db.h"
 #include "hop/router/proxy_host.h"
+#include "testnet_layout.h"
 
 namespace hop::router {
 
@@ -35,48 +34,23 @@ core::Result<std::unique_ptr<Testnet>> Testnet::create(core::AsioRuntime& runtim
   return net;
 }
 
-namespace {
-
-struct DemoPlace {
-  const char* name;
-  const char* host;
-  const char* country;
-  const char* continent;
-  const char* region;
-  const char* clients;  // the loopback network routing.db places in that country
-};
-constexpr DemoPlace kDemoBackends[] = {
-    {"backend-de", "127.200.0.1", "DE", "EU", "eu", "127.101.0.0/16"},
-    {"backend-us", "127.201.0.1", "US", "NA", "us", "127.102.0.0/16"},
-};
-
-}  // namespace
-
 // Starts the demo backends and writes the POP's routing.db: one row per backend, one override
 // per client network; clients from anywhere else land in the POP's own region (eu).
 core::Status Testnet::prepare_pop(core::AsioRuntime& runtime, NodeConfig& config) {
   std::error_code fs_ec;
   std::filesystem::create_directories(config.data_dir, fs_ec);
   const auto db_path = std::filesystem::absolute(config.data_dir / "routing.db", fs_ec);
-  std::filesystem::remove(db_path, fs_ec);  // a testnet starts fresh
-  if (auto st = proxy::init_routing_db(db_path); !st) return st;
-  core::sqlite::Database db;
-  if (db.open(db_path, SQLITE_OPEN_READWRITE) != SQLITE_OK) return core::make_error(core::Errc::kIo, db.error());
-  for (const auto& place : kDemoBackends) {
+  std::vector<DemoRoute> routes;
+  for (const auto& place : kDemoPlaces) {
     auto backend = std::make_unique<DemoBackend>(runtime.io(), place.name);
     if (auto st = backend->start(place.host, 0); !st) return st;
-    const std::string sql = fmt::format(
-        "INSERT INTO backends(id, region, country, continent, target, soft_limit, hard_limit) "
-        "VALUES('{}', '{}', '{}', '{}', '{}', 100, 200); "
-        "INSERT INTO geo_overrides(cidr, country, continent, region) VALUES('{}', '{}', '{}', '{}');",
-        place.name, place.region, place.country, place.continent, backend->address(), place.clients, place.country,
-        place.continent, place.region);
-    if (db.exec(sql.c_str()) != SQLITE_OK) return core::make_error(core::Errc::kIo, db.error());
+    routes.push_back({&place, backend->address()});
     backends_.push_back(std::move(backend));
   }
+  if (auto st = write_demo_routing_db(db_path, routes); !st) return st;
   config.proxy.listeners = {{config.listen_host, options_.pop_port}};
   config.proxy.routing_db = db_path;
-  config.proxy.region = "eu";
+  config.proxy.region = kDemoPopRegion;
   config.proxy.workers = 1;
   return core::ok_status();
 }
@@ -89,13 +63,7 @@ std::string Testnet::pop_address() const {
 
 std::string Testnet::pop_howto() const {
   const std::string pop = pop_address();
-  if (pop.empty()) return "";
-  return fmt::format(
-      "POP (node1) geo-proxy on {0}; try:\n"
-      "  curl --interface 127.101.0.1 http://{0}/   # a client placed in DE -> backend-de\n"
-      "  curl --interface 127.102.0.1 http://{0}/   # a client placed in US -> backend-us\n"
-      "  curl http://{0}/                           # unplaced -> the POP's region (eu)\n",
-      pop);
+  return pop.empty() ? "" : demo_howto(pop);
 }
 
 core::Status Testnet::start() {

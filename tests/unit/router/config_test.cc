@@ -111,6 +111,7 @@ TEST(Config, EveryDocumentedKeyIsAccepted) {
       {"tunnels.test_interval", "10s"}, {"tunnels.max_transit", "10"}, {"tunnels.share", "50"},
       {"tunnels.min_hop_bandwidth_kbps", "64"}, {"tunnels.build_rate_per_peer", "30"},
       {"console.listen", "127.0.0.1:0"}, {"console.token", "secret"},
+      {"demo.backend", "backend-de 127.200.0.1:17000"},
       {"proxy.listen", "127.0.0.1:0 app=web proxy_protocol=v2, [::1]:0"}, {"proxy.routing_db", "r.db"},
       {"proxy.geoip", "/tmp/g.mmdb"}, {"proxy.region", "EU-West"}, {"proxy.workers", "2"},
       {"proxy.connect_timeout", "1s"}, {"proxy.idle_timeout", "1m"}, {"proxy.header_timeout", "2s"},

@@ -58,6 +58,14 @@ struct ClientTunnelConfig {
   DestinationPoolKeys pool;
 };
 
+// [demo] backend = NAME HOST:PORT: the built-in demo responder (demo_backend.h) this node runs,
+// for a testnet's services. Empty name: none.
+struct DemoBackendConfig {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct NodeConfig {
   std::uint32_t network_id = 1;
   std::filesystem::path data_dir = "hopline-data";
@@ -80,6 +88,7 @@ struct NodeConfig {
   proxy::ProxyConfig proxy;  // proxy.listen empty: this node runs no geo-proxy
   std::vector<ServiceConfig> services;
   std::vector<ClientTunnelConfig> clients;
+  DemoBackendConfig demo_backend;
 
   // The bandwidth we share with transit tunnels and advertise in our RouterInfo, KB/s.
   std::uint32_t shared_kbps() const { return static_cast<std::uint32_t>(std::uint64_t{bandwidth_kbps} * share_percent / 100); }

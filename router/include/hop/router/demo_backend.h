@@ -1,6 +1,7 @@
 // A demo backend for the local overlay: a TCP server that answers an HTTP request with one line
-// naming itself ("hello from backend-de (DE)"), and echoes anything else. What `hopline testnet`
-// puts behind its POP so that a newcomer can see where a client lands.
+// naming itself ("hello from backend-de"), and echoes anything else. What the testnet puts behind
+// its POP so that a newcomer can see where a client lands: run by a node with `demo.backend`
+// (`hopline testnet up`), or by the in-process Testnet itself.
 // Thread affinity: the io_context it is given.
 #pragma once
 

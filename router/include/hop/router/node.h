@@ -28,6 +28,7 @@ namespace hop::router {
 class StoreThread;
 class ConsoleServer;
 class ProxyHost;
+class DemoBackend;
 
 // Loads DIR/identity.key, or creates it (and DIR, mode 0700) when it does not exist.
 core::Result<core::Identity> load_or_create_identity(const std::filesystem::path& data_dir);
@@ -131,6 +132,7 @@ class Node final : private transport::LinkEvents,
   std::map<tunnels::PoolId, std::unique_ptr<tunnels::LocalDestination>> destinations_;
   std::vector<std::unique_ptr<proxy::ServiceHost>> services_;   // before destinations_ in stop()
   std::vector<std::unique_ptr<proxy::ClientTunnel>> clients_;
+  std::unique_ptr<DemoBackend> demo_backend_;  // demo.backend: a testnet's built-in responder
   std::unique_ptr<proxy::OverlayGateway> gateway_;  // a POP's way to `….hop` backends
   std::unique_ptr<ConsoleServer> console_;  // last: destroyed first, it reads the rest
 };

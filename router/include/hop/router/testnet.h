@@ -1,4 +1,7 @@
-// A local overlay on loopback: N nodes in this process, node i on 127.i.0.1 (distinct /16s),
+// Two local overlays on loopback. `hopline testnet up|down|status` runs one of node processes
+// (run_testnet_command, testnet_cli.cc); `hopline testnet [run]` runs the Testnet below.
+//
+// The Testnet: N nodes in this process, node i on 127.i.0.1 (distinct /16s),
 // each seeded with all the others; nodes 1-3 are floodfills. With `pop`, node 1 is also a POP:
 // its geo-proxy listens on 127.1.0.1:pop_port in front of two demo backends, backend-de
 // (127.200.0.1) and backend-us (127.201.0.1), and routing.db places clients from 127.101.0.0/16
@@ -8,12 +11,22 @@
 
 #include <filesystem>
 #include <memory>
+#include <ostream>
+#include <string_view>
 #include <vector>
 
 #include "hop/router/demo_backend.h"
 #include "hop/router/node.h"
 
 namespace hop::router {
+
+// Whether `word` is a subcommand of the process testnet: up, down or status.
+bool is_testnet_command(std::string_view word);
+// Runs `hopline testnet ARGS` (ARGS[0] is up, down or status): results on `out`, errors on
+// `err`. Returns the exit code: 0 done, 1 failed (a node not ready: the others keep running),
+// 2 usage, 3 `up` on a testnet that is already running (nothing started). Blocks while `up`
+// waits for the nodes (its --timeout) and while `down` waits for them to stop (10 s).
+int run_testnet_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 struct TestnetOptions {
   int nodes = 5;
