@@ -26,8 +26,10 @@ void NetDb::withdraw_lease_set(const DestinationHash& destination) {
   lease_sets_.erase(destination);
 }
 
-void NetDb::lookup_lease_set(const DestinationHash& destination, LeaseSetDone done) {
-  if (const SignedLeaseSet* held = find_lease_set(destination)) return done(held);
+void NetDb::lookup_lease_set(const DestinationHash& destination, LeaseSetDone done, LeaseSetLookup how) {
+  if (how == LeaseSetLookup::kHeldFirst) {
+    if (const SignedLeaseSet* held = find_lease_set(destination)) return done(held);
+  }
   const auto key = dht_key(destination);
   for (auto& [id, l] : lookups_) {
     if (l.kind == RecordKind::kLeaseSet && l.key == key) {  // join the lookup already running
@@ -162,6 +164,7 @@ void NetDb::finish_lease_set(std::uint64_t id, const SignedLeaseSet* result) {
   Lookup l = std::move(it->second);
   lookups_.erase(it);
   ++(result ? counters_.lease_set_lookups_found : counters_.lease_set_lookups_failed);
+  if (!result) result = find_lease_set(destination_of(l.key));  // a refresh that found nothing newer
   for (auto& done : l.lease_set_callbacks) done(result);
 }
 

@@ -443,6 +443,7 @@ void Node::on_banned(const core::RouterHash& peer, const netdb::Ban& ban) {
   spdlog::warn("banned peer {} until {}: {}", peer.short_string(), format_wall(ban.end), ban.reason);
   store_->post("storing a ban", [peer, ban](netdb::NetDbStore& s) { return s.put_ban(peer, ban); });
   links_->disconnect(peer);
+  if (tunnels_) tunnels_->drop_tunnels_through(peer);  // none of them carries anything now
 }
 
 void Node::on_ban_ended(const core::RouterHash& peer) {

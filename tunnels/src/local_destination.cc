@@ -28,6 +28,9 @@ constexpr std::size_t kMaxSpreadPaths = 8;
 // timeout and the answers to them. Longer would mostly multiply traffic: under random loss
 // timeouts come every few seconds.
 constexpr auto kMinSpread = 2s;
+// After a path failed the floodfills are asked for the peer's LeaseSet, at most this often: when
+// every lease it pushed is broken, its new ones may only be found there.
+constexpr auto kLeaseRefreshInterval = 5s;
 // Retransmitted INITs are recognised by their ephemeral key; this many are remembered.
 constexpr std::size_t kMaxRememberedInits = 4096;
 // One read or write of a user never moves more than this (the bridge reads 64 KiB at a time).
@@ -378,17 +381,7 @@ void LocalDestination::on_inner(Session& s, core::ByteView inner) {
       ++counters_.messages_refused;
       return;
     }
-    if (!s.remote_lease_set || (*kept)->lease_set.published > s.remote_lease_set->lease_set.published) {
-      s.remote_lease_set = **kept;
-      // Its leases changed: a path to a lease that is gone would be lost.
-      if (s.path) {
-        const auto& leases = s.remote_lease_set->lease_set.leases;
-        const bool still = std::any_of(leases.begin(), leases.end(), [&](const netdb::Lease& l) {
-          return l.gateway == s.path->gateway && l.tunnel_id == s.path->tunnel;
-        });
-        if (!still) choose_path(s, false);
-      }
-    }
+    on_peer_lease_set(s, **kept);
     return;
   }
   ++counters_.messages_refused;
@@ -406,6 +399,47 @@ void LocalDestination::on_stream_packet(Session& s, const StreamPacket& packet) 
   if (!stream) return;
   s.peer_timed_out = false;
   if (stream->stats().receiver.duplicate_bytes > duplicates) on_path_failed(s);
+}
+
+void LocalDestination::on_peer_lease_set(Session& s, const netdb::SignedLeaseSet& lease_set) {
+  if (s.remote_lease_set && lease_set.lease_set.published <= s.remote_lease_set->lease_set.published) return;
+  s.remote_lease_set = lease_set;
+  // Its leases changed: a path to a lease that is gone would be lost.
+  if (s.path) {
+    const auto& leases = s.remote_lease_set->lease_set.leases;
+    const bool still = std::any_of(leases.begin(), leases.end(), [&](const netdb::Lease& l) {
+      return l.gateway == s.path->gateway && l.tunnel_id == s.path->tunnel;
+    });
+    if (!still) choose_path(s, false);
+  }
+  on_new_paths(s);
+}
+
+void LocalDestination::on_new_paths(Session& s) {
+  if (s.state != SessionState::kEstablished || !s.mux.stalled()) return;
+  // The current path has not carried an answer since the timeout: it goes to the failed ones,
+  // so that the new tunnel or lease is taken, and for a few round trips every path is used.
+  const auto now = runtime_.now();
+  if (s.path) {
+    s.failed_paths.push_back(*s.path);
+    s.failed_paths.back().valid_until = now + kFailedPathMemory;
+  }
+  choose_path(s, true);
+  s.spread_until = std::max(s.spread_until, now + kMinSpread);
+  s.mux.on_path_changed(now);
+  schedule_flush(s);
+}
+
+void LocalDestination::check_outbound_tunnels() {
+  std::set<std::uint64_t> now_up;
+  bool grew = false;
+  for (const auto& o : tunnels_.outbound_tunnels(pool_)) {
+    now_up.insert(o.id);
+    grew = grew || !outbound_seen_.count(o.id);
+  }
+  outbound_seen_ = std::move(now_up);
+  if (!grew) return;
+  for (auto& [id, s] : sessions_) on_new_paths(s);
 }
 
 // --- sending ------------------------------------------------------------------------------
@@ -491,6 +525,22 @@ void LocalDestination::on_path_failed(Session& s) {
   // that are gone: push the current one again, over every path while spreading.
   s.lease_set_pushed = {};
   push_lease_set(s);
+  // Which tunnel broke is unknown: the pool's tunnels are tested now, so that a broken one is
+  // replaced within seconds (and check_outbound_tunnels sees its successor). Our own tunnels are
+  // half of the round trip; the peer's leases are the other half, and the LeaseSet it pushed
+  // with new ones may have been lost on a broken path: the floodfills are asked for it too.
+  tunnels_.suspect_pool(pool_);
+  const auto now = runtime_.now();
+  if (now >= s.next_lease_refresh) {
+    s.next_lease_refresh = now + kLeaseRefreshInterval;
+    netdb_.lookup_lease_set(
+        s.remote,
+        [this, id = s.local_id, alive = alive_](const netdb::SignedLeaseSet* found) {
+          if (!*alive || !found) return;
+          if (Session* cur = find_session(id); cur && cur->state == SessionState::kEstablished) on_peer_lease_set(*cur, *found);
+        },
+        netdb::NetDb::LeaseSetLookup::kRefresh);
+  }
 }
 
 bool LocalDestination::send_raw(Session& s, core::ByteView message) {
@@ -514,7 +564,12 @@ bool LocalDestination::send_spread(Session& s, core::ByteView message) {
   // The same sealed message each way: the peer takes the first copy and refuses the others as
   // replays, so the streams never see a duplicate.
   std::size_t sent = 0;
-  for (const auto& p : paths_of(s)) {
+  auto paths = paths_of(s);
+  // Paths that did not fail lately first: kMaxSpreadPaths may not cover them all.
+  std::stable_partition(paths.begin(), paths.end(), [&](const Path& p) {
+    return std::none_of(s.failed_paths.begin(), s.failed_paths.end(), [&](const Path& f) { return same_route(f, p); });
+  });
+  for (const auto& p : paths) {
     if (sent == kMaxSpreadPaths) break;
     if (tunnels_.send_via(p.outbound, message, p.gateway, p.tunnel)) {
       ++sent;
@@ -765,6 +820,7 @@ void LocalDestination::on_timer() {
   if (now >= next_lease_check_) {
     next_lease_check_ = now + config_.lease_check;
     check_lease_set();
+    check_outbound_tunnels();
   }
   if (now >= next_housekeeping_) {
     next_housekeeping_ = now + kHousekeeping;

@@ -272,6 +272,15 @@ void Stream::on_timeout(core::TimePoint now) {
   update_timers(now);
 }
 
+void Stream::on_path_changed(core::TimePoint now) {
+  if (state_ == State::kReset || state_ == State::kClosed) return;
+  if (!sender_.has_outstanding() && !syn_outstanding_) return;
+  sender_.on_path_changed();
+  if (state_ == State::kSynSent) syn_pending_ = true;
+  timers_.retransmit.reset();
+  update_timers(now);
+}
+
 void Stream::on_retransmit_timeout() {
   timers_.retransmit.reset();
   if (++timeouts_in_a_row_ > config_.max_retransmits) return abort(ResetReason::kTimeout);

@@ -109,6 +109,14 @@ void StreamMux::on_timeout(core::TimePoint now) {
   }
 }
 
+void StreamMux::on_path_changed(core::TimePoint now) {
+  for (auto& [id, stream] : streams_) stream.on_path_changed(now);
+}
+
+bool StreamMux::stalled() const {
+  return std::any_of(streams_.begin(), streams_.end(), [](const auto& e) { return e.second.stalled(); });
+}
+
 void StreamMux::reap() {
   std::erase_if(streams_, [this](const auto& entry) {
     const Stream& s = entry.second;

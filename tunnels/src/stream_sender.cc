@@ -130,6 +130,17 @@ void StreamSender::on_rto() {
   rtt_.on_backoff();
 }
 
+void StreamSender::on_path_changed() {
+  for (auto& [offset, segment] : segments_) {
+    if (segment.sacked || segment.lost) continue;
+    segment.in_pipe = false;
+    segment.lost = true;
+    ++lost_;
+  }
+  pipe_ = 0;
+  rtt_.clear_backoff();
+}
+
 std::optional<OutgoingSegment> StreamSender::next_segment(core::TimePoint now) {
   if (pipe_ >= cc_.cwnd()) return std::nullopt;
   if (lost_ > 0) return retransmit(now);

@@ -17,6 +17,8 @@ constexpr std::size_t kDeliveryRouterSize = 1 + 32;
 constexpr std::size_t kDeliveryTunnelSize = 1 + 32 + 4;
 // The owner stops using a tunnel this long before its hops drop it (clocks and builds differ).
 constexpr auto kExpirySafety = std::chrono::seconds(2);
+// The hops of a tunnel that failed are avoided by new tunnels this long (unless nothing else fits).
+constexpr auto kSuspectHopMemory = std::chrono::minutes(2);
 
 core::crypto::Key32 random_key() {
   core::crypto::Key32 k;
@@ -172,6 +174,10 @@ std::optional<TunnelManager::Owned> TunnelManager::plan_tunnel(PoolId pool, Dire
     if (t.pool != pool || t.direction != direction) continue;
     for (const auto& h : t.hops) request.avoid.push_back(h.plan.router);
   }
+  // And peers of tunnels that failed lately: one of them may be dead.
+  const auto now = runtime_.now();
+  std::erase_if(suspect_hops_, [&](const auto& entry) { return entry.second <= now; });
+  for (const auto& [router, until] : suspect_hops_) request.avoid.push_back(router);
   Owned t;
   t.pool = pool;
   t.direction = direction;
@@ -312,6 +318,7 @@ void TunnelManager::finish_build(Owned& tunnel, core::ByteView slots) {
 void TunnelManager::fail_build(Owned& tunnel) {
   // Nobody answered: any hop may have lost the request, so each is charged.
   for (const auto& h : tunnel.hops) peers_.on_build_outcome(h.plan.router, netdb::BuildOutcome::kTimedOut);
+  remember_suspect_hops(tunnel);
   ++counters_.builds_timed_out;
   record_outcome(false);
   back_off(tunnel.pool);
@@ -604,17 +611,21 @@ bool TunnelManager::send_block(const core::RouterHash& to, transport::BlockType 
 }
 
 TunnelManager::Owned* TunnelManager::established_tunnel(PoolId pool, Direction direction, bool or_exploratory) {
-  std::vector<Owned*> ready;
-  for (auto& [id, t] : owned_) {
-    if (t.pool == pool && t.direction == direction && t.state == TunnelState::kEstablished &&
-        t.expires - runtime_.now() > kExpirySafety) {
-      ready.push_back(&t);
+  // Tunnels whose last test passed (or that were not tested yet) first: one that failed may be
+  // broken. With or_exploratory, the exploratory pool's come before this pool's failing ones.
+  std::vector<Owned*> passing, failing;
+  auto collect = [&](PoolId p) {
+    for (auto& [id, t] : owned_) {
+      if (t.pool == p && t.direction == direction && t.state == TunnelState::kEstablished &&
+          t.expires - runtime_.now() > kExpirySafety) {
+        (t.test_failures == 0 ? passing : failing).push_back(&t);
+      }
     }
-  }
-  if (ready.empty()) {
-    return or_exploratory && pool != kExploratoryPool ? established_tunnel(kExploratoryPool, direction) : nullptr;
-  }
-  return ready[rng_() % ready.size()];  // spread traffic over the pool
+  };
+  collect(pool);
+  if (passing.empty() && or_exploratory && pool != kExploratoryPool) collect(kExploratoryPool);
+  const auto& from = !passing.empty() ? passing : failing;
+  return from.empty() ? nullptr : from[rng_() % from.size()];  // spread traffic over the pool
 }
 
 core::Status TunnelManager::send_through(Owned& outbound, core::ByteView message) {
@@ -681,7 +692,17 @@ void TunnelManager::run_tests(PoolId pool) {
     const std::uint64_t test_id = core::crypto::random_u64();
     const auto gateway = in.hops.empty() ? identity_.hash() : in.hops[0].plan.router;
     const TunnelId gateway_id = in.hops.empty() ? in.match_id : in.hops[0].plan.record.receive_id;
-    tests_[test_id] = {out.id, in.id, runtime_.now()};
+    // 8 round trips of the pair: a test is not failed by the queue of a busy tunnel, nor waits
+    // 10 s on a tunnel that answers in a millisecond.
+    // Before a tunnel's first test, its build's round trip stands in for its latency.
+    const auto out_latency = out.latency ? out.latency : out.build_latency;
+    const auto in_latency = in.latency ? in.latency : in.build_latency;
+    core::Duration timeout = config_.test_timeout;
+    if (out_latency && in_latency) {
+      timeout = std::clamp<core::Duration>(8 * std::max(*out_latency, *in_latency), config_.min_test_timeout,
+                                           config_.test_timeout);
+    }
+    tests_[test_id] = {out.id, in.id, runtime_.now(), runtime_.now() + timeout};
     ++counters_.tests_sent;
     (void)send_through(out, with_delivery(test_block(test_id), gateway, gateway_id));
   }
@@ -707,7 +728,7 @@ void TunnelManager::on_test(core::ByteView body, std::uint64_t via) {
 void TunnelManager::expire_tests() {
   const auto now = runtime_.now();
   for (auto it = tests_.begin(); it != tests_.end();) {
-    if (now - it->second.sent < config_.test_timeout) {
+    if (now < it->second.deadline) {
       ++it;
       continue;
     }
@@ -717,10 +738,37 @@ void TunnelManager::expire_tests() {
       if (!t || ++t->test_failures < config_.test_failures_before_replace) continue;
       // Failed with more than one partner: replace it now and charge its hops.
       for (const auto& h : t->hops) peers_.on_build_outcome(h.plan.router, netdb::BuildOutcome::kTimedOut);
+      remember_suspect_hops(*t);
       spdlog::info("tunnel {} failed {} tests; replacing it", t->id, t->test_failures);
       erase(id);
     }
     it = tests_.erase(it);
+  }
+}
+
+void TunnelManager::suspect_pool(PoolId pool) {
+  if (!pools_.count(pool)) return;
+  const auto now = runtime_.now();
+  auto [it, first] = suspected_.try_emplace(pool, now);
+  if (!first && now - it->second < config_.min_test_timeout) return;  // its tests are still out
+  it->second = now;
+  run_tests(pool);  // the pairing rotates between the two rounds
+  run_tests(pool);
+}
+
+void TunnelManager::remember_suspect_hops(const Owned& tunnel) {
+  const auto until = runtime_.now() + kSuspectHopMemory;
+  for (const auto& h : tunnel.hops) suspect_hops_[h.plan.router] = until;
+}
+
+void TunnelManager::drop_tunnels_through(const core::RouterHash& peer) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, t] : owned_) {
+    if (std::any_of(t.hops.begin(), t.hops.end(), [&](const Hop& h) { return h.plan.router == peer; })) ids.push_back(id);
+  }
+  for (auto id : ids) {
+    spdlog::info("tunnel {} dropped: its hop {} is unreachable", id, peer.short_string());
+    erase(id);
   }
 }
 

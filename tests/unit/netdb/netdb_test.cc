@@ -354,6 +354,39 @@ TEST_F(NetDbLeaseSetTest, ACachedLeaseSetIsAnsweredAtOnceWithoutTraffic) {
   EXPECT_FALSE(seeker.db->lease_sets().front().local);
 }
 
+TEST_F(NetDbLeaseSetTest, ARefreshAsksTheFloodfillsDespiteAHeldLeaseSetAndKeepsTheNewest) {
+  const auto dest = Destination::generate();
+  auto& owner = publish_at_floodfills(dest);  // tunnel 1
+  auto& seeker = net.add(false);
+  know(seeker, *ff[0]);
+  seeker.db->lookup_lease_set(dest.hash(), [](const SignedLeaseSet*) {});
+  rt.advance(2s);
+  ASSERT_NE(seeker.db->find_lease_set(dest.hash()), nullptr);
+  // The owner's tunnels changed; the seeker missed the push.
+  rt.advance(1min);
+  owner.db->publish_lease_set(sign(dest, 2));
+  rt.advance(1s);
+  std::optional<std::uint32_t> held_answer;
+  seeker.db->lookup_lease_set(dest.hash(), [&](const SignedLeaseSet* s) { held_answer = s->lease_set.leases.front().tunnel_id; });
+  EXPECT_EQ(held_answer, 1u) << "kHeldFirst answers from what it holds";
+  std::optional<std::uint32_t> refreshed;
+  seeker.db->lookup_lease_set(
+      dest.hash(), [&](const SignedLeaseSet* s) { refreshed = s ? s->lease_set.leases.front().tunnel_id : 0; },
+      NetDb::LeaseSetLookup::kRefresh);
+  EXPECT_FALSE(refreshed.has_value()) << "asked the floodfills";
+  rt.advance(2s);
+  EXPECT_EQ(refreshed, 2u);
+  EXPECT_EQ(seeker.db->find_lease_set(dest.hash())->lease_set.leases.front().tunnel_id, 2u);
+  // A refresh that finds nothing newer (nor anything: the floodfills lost it) answers the held one.
+  for (auto* f : ff) f->db->withdraw_lease_set(dest.hash());
+  std::optional<std::uint32_t> fallback;
+  seeker.db->lookup_lease_set(
+      dest.hash(), [&](const SignedLeaseSet* s) { fallback = s ? s->lease_set.leases.front().tunnel_id : 0; },
+      NetDb::LeaseSetLookup::kRefresh);
+  rt.advance(1min);
+  EXPECT_EQ(fallback, 2u);
+}
+
 TEST_F(NetDbLeaseSetTest, LookupsOfAnUnknownDestinationJoinAndFailAtTheLookupTimeout) {
   // One floodfill that never answers, and a query timeout longer than the lookup's.
   auto& seeker = net.add(NetDbConfig{.query_timeout = 30s, .lookup_timeout = 4s});

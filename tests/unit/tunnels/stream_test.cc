@@ -242,6 +242,31 @@ TEST(StreamTimers, DataUnackedForTooLongResetsWithTimeout) {
   EXPECT_EQ(t.a.reset_reason(), ResetReason::kTimeout);
 }
 
+TEST(StreamTimers, ANewPathEndsTheBackoffAndResendsAtOnce) {
+  Transfer t({.delay = 10ms}, 1'000'000, 9);
+  ASSERT_TRUE(t.driver.run([&] { return t.sink.data.size() > 100'000; }, [&] { t.app(); }, 30s));
+  // The path breaks: timeouts back off (1 s, 2 s, 4 s...) and the stream stalls.
+  t.driver.ab().config().loss = 1.0;
+  t.driver.ba().config().loss = 1.0;
+  ASSERT_TRUE(t.driver.run([&] { return t.a.stats().sender.rtos >= 4; }, [&] { t.app(); }, 10min));
+  EXPECT_TRUE(t.a.stalled());
+  const auto rto = t.a.stats().rto;  // 16 times the round trip's RTO after 4 timeouts
+  // A new path: the stream resends now, not after the backed-off timer, and counts no timeout.
+  t.driver.ab().config().loss = 0;
+  t.driver.ba().config().loss = 0;
+  const auto rtos = t.a.stats().sender.rtos;
+  const auto moved = t.driver.now();
+  t.a.on_path_changed(moved);
+  EXPECT_LE(t.a.stats().rto * 8, rto) << "the backoff ended";
+  const auto received = t.sink.data.size();
+  ASSERT_TRUE(t.driver.run([&] { return t.sink.data.size() > received; }, [&] { t.app(); }, 30s));
+  EXPECT_LT(t.driver.now() - moved, 1s) << "resent at once";
+  EXPECT_EQ(t.a.stats().sender.rtos, rtos);
+  ASSERT_TRUE(t.run(60s));
+  expect_byte_exact(t);
+  EXPECT_FALSE(t.a.stalled());
+}
+
 TEST(StreamPackets, DuplicatesAreDeliveredOnce) {
   Stream a = Stream::open(3, {}, sim::kT0);
   ASSERT_EQ(a.write(core::as_bytes("hello"), sim::kT0), 5u);

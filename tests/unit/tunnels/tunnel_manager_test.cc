@@ -207,6 +207,59 @@ TEST(TunnelManager, ABlackHoledMiddleHopIsReplacedWithinTwoTestIntervals) {
   EXPECT_GT(owner.outcomes[middle][netdb::BuildOutcome::kTimedOut], 0) << "its hops were charged";
 }
 
+TEST(TunnelManager, ASuspectedPoolIsTestedAtOnceAndItsBrokenTunnelReplacedWithinSeconds) {
+  World w(15, quick_config());
+  auto& owner = *w.nodes[0];
+  owner.manager->start();
+  w.rt.advance(2s);
+  auto views = owner.manager->tunnels();
+  const auto victim_tunnel = std::find_if(views.begin(), views.end(), [](const auto& t) {
+    return t.direction == Direction::kOutbound;
+  });
+  ASSERT_NE(victim_tunnel, views.end());
+  const std::uint64_t victim_id = victim_tunnel->id;
+  const auto middle = victim_tunnel->hops[1].router;
+  w.net.blackhole(middle, true);  // the NetDB does not know yet: no ban, still a candidate
+  const auto sent = owner.manager->counters().tests_sent;
+  owner.manager->suspect_pool(kExploratoryPool);
+  owner.manager->suspect_pool(kExploratoryPool);  // again at once: its tests are still out
+  EXPECT_EQ(owner.manager->counters().tests_sent, sent + 4) << "two rounds of two pairs, once";
+  // The tests wait 8 build round trips (tens of ms here), at least min_test_timeout (2 s).
+  w.rt.advance(2s + 500ms);
+  bool still_there = false;
+  for (const auto& t : owner.manager->tunnels()) still_there = still_there || t.id == victim_id;
+  EXPECT_FALSE(still_there) << "replaced after one test timeout, not two test intervals";
+  // Its successor avoids the hops of the tunnel that failed.
+  w.rt.advance(1s);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound), 2u);
+  for (const auto& t : owner.manager->tunnels()) {
+    for (const auto& h : t.hops) EXPECT_NE(h.router, middle) << "tunnel " << t.id << " goes through the dead hop";
+  }
+}
+
+TEST(TunnelManager, TunnelsThroughABannedPeerAreDroppedAndRebuiltElsewhere) {
+  World w(15, quick_config());
+  auto& owner = *w.nodes[0];
+  owner.manager->start();
+  w.rt.advance(2s);
+  const auto views = owner.manager->tunnels();
+  ASSERT_FALSE(views.empty());
+  const auto banned = views.front().hops.at(0).router;
+  std::size_t through = 0;
+  for (const auto& t : views) {
+    for (const auto& h : t.hops) through += h.router == banned;
+  }
+  w.unreachable.insert(banned);
+  owner.manager->drop_tunnels_through(banned);
+  EXPECT_EQ(owner.manager->tunnels().size(), views.size() - through);
+  w.rt.advance(2s);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound), 2u);
+  EXPECT_EQ(owner.manager->established(Direction::kInbound), 2u);
+  for (const auto& t : owner.manager->tunnels()) {
+    for (const auto& h : t.hops) EXPECT_NE(h.router, banned);
+  }
+}
+
 TEST(TunnelManager, TransitLimitRefusesBuildsAndTheOwnerGoesElsewhere) {
   TunnelManagerConfig config = quick_config();
   config.transit.max_transit = 0;

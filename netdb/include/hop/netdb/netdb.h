@@ -128,10 +128,15 @@ class NetDb {
   void publish_lease_set(const SignedLeaseSet& lease_set);
   // Forgets one of our own LeaseSets (the destination is gone), and any copy held of it.
   void withdraw_lease_set(const DestinationHash& destination);
-  // The held LeaseSet if it has a live lease, at once (before this returns); else an iterative
-  // lookup through the floodfills (alpha, query_timeout, lookup_timeout as for RouterInfos;
-  // concurrent lookups of one destination join). `done` runs on this thread.
-  void lookup_lease_set(const DestinationHash& destination, LeaseSetDone done);
+  // kHeldFirst: the held LeaseSet if it has a live lease, at once (before this returns); else an
+  // iterative lookup through the floodfills (alpha, query_timeout, lookup_timeout as for
+  // RouterInfos; concurrent lookups of one destination join). kRefresh: the floodfills are asked
+  // even when one is held (its leases stopped working: a newer one may be published), and the
+  // newest known is the answer, the held one if the lookup finds nothing. `done` runs on this
+  // thread.
+  enum class LeaseSetLookup : std::uint8_t { kHeldFirst, kRefresh };
+  void lookup_lease_set(const DestinationHash& destination, LeaseSetDone done,
+                        LeaseSetLookup how = LeaseSetLookup::kHeldFirst);
   // Our own or a held LeaseSet of `destination` if it has a live lease at wall_now(), else nullptr.
   const SignedLeaseSet* find_lease_set(const DestinationHash& destination) const;
   // Verifies (against `expected` when given) and holds a LeaseSet that came another way (a peer

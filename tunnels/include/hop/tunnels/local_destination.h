@@ -214,6 +214,7 @@ class LocalDestination {
     core::TimePoint last_receive{};
     core::TimePoint last_activity{};  // a stream existed
     core::TimePoint next_init{};
+    core::TimePoint next_lease_refresh{};  // a path failed: the peer's LeaseSet is asked for anew
     bool flush_posted = false;
     StreamEnd failure = StreamEnd::kRefused;
   };
@@ -253,6 +254,13 @@ class LocalDestination {
   void on_path_failed(Session& s);
   // A stream packet of an established session, with the path decision its arrival implies.
   void on_stream_packet(Session& s, const StreamPacket& packet);
+  // The peer's LeaseSet, pushed or looked up again; a newer one replaces the session's.
+  void on_peer_lease_set(Session& s, const netdb::SignedLeaseSet& lease_set);
+  // New tunnels of ours or new leases of the peer: if the session is stalled, its streams resend
+  // what is in flight over them now rather than after a backed-off timer.
+  void on_new_paths(Session& s);
+  // Our pool's outbound tunnels, compared with the last look: new ones are new paths.
+  void check_outbound_tunnels();
 
   void check_lease_set();
   void push_lease_set(Session& s);
@@ -271,6 +279,7 @@ class LocalDestination {
   PoolId pool_ = kExploratoryPool;
   bool running_ = false;
   std::optional<netdb::SignedLeaseSet> lease_set_;
+  std::set<std::uint64_t> outbound_seen_;  // our outbound tunnels at the last check
   std::map<SessionId, Session> sessions_;
   std::map<netdb::DestinationHash, SessionId> by_remote_;  // the session new streams use
   std::map<core::crypto::Key32, SessionId> init_ephemerals_;  // INITs seen, for retransmitted INITs

@@ -23,6 +23,8 @@ class RttEstimator {
   void on_sample(core::Duration rtt, core::TimePoint now);
   // A retransmission timeout: the next RTO doubles, up to max_rto (RFC 6298 5.5).
   void on_backoff();
+  // The backoff ends without a sample: the packets go another way now (a new path).
+  void clear_backoff() { backoff_ = 0; }
   // Current RTO, backoff included, within [min_rto, max_rto].
   core::Duration rto() const;
   bool has_sample() const { return has_sample_; }

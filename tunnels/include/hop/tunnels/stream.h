@@ -63,6 +63,9 @@ class Stream {
   // When on_timeout() is next due; nullopt when no timer runs.
   std::optional<core::TimePoint> next_deadline() const;
   void on_timeout(core::TimePoint now);
+  // The session moved to a new path after timeouts (StreamSender::on_path_changed): what is
+  // unacknowledged goes again now, and the retransmission timer restarts without backoff.
+  void on_path_changed(core::TimePoint now);
 
   StreamId id() const { return id_; }
   bool is_established() const { return state_ == State::kEstablished; }
@@ -76,6 +79,8 @@ class Stream {
   // What write() would take now (0 once writing is closed or the stream is reset).
   std::size_t write_room() const { return state_ == State::kReset || state_ == State::kClosed ? 0 : sender_.room(); }
   std::uint64_t rtos() const { return sender_.stats().rtos; }
+  // A timer fired (retransmission or window probe) and nothing was answered since.
+  bool stalled() const { return timeouts_in_a_row_ > 0; }
   StreamStats stats() const;
 
  private:

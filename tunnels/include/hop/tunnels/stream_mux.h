@@ -56,6 +56,10 @@ class StreamMux {
   std::optional<StreamPacket> poll_transmit(core::TimePoint now);
   std::optional<core::TimePoint> next_deadline() const;
   void on_timeout(core::TimePoint now);
+  // Stream::on_path_changed for every stream.
+  void on_path_changed(core::TimePoint now);
+  // Some stream is stalled (Stream::stalled).
+  bool stalled() const;
 
   std::size_t size() const { return streams_.size(); }
   const StreamMuxStats& stats() const { return stats_; }

@@ -55,6 +55,10 @@ class StreamSender {
   std::optional<OutgoingSegment> next_segment(core::TimePoint now);
   // The retransmission timer fired: everything not sacked is lost, back to one packet.
   void on_rto();
+  // The packets go another way now, after timeouts on the old one: what is in flight is lost
+  // (resent at once) and the timer's backoff ends. Unlike on_rto no timeout is counted and the
+  // congestion window stays (it shrank at the timeouts already).
+  void on_path_changed();
 
   bool has_outstanding() const { return !segments_.empty(); }
   // Data waits, the peer's window is full and nothing is in flight that would bring an ack.

@@ -6,7 +6,8 @@
 //
 // Timers (all in tunnel_manager.cc, on_tick): one tick every kManagerTick checks
 //   build timeouts (build_timeout after a build was sent), tunnel expiry, pool plans,
-//   tunnel tests (every test_interval) and their timeouts (test_timeout), transit expiry.
+//   tunnel tests (every test_interval, and at once for a suspected pool) and their timeouts
+//   (8 round trips of the pair, min_test_timeout to test_timeout), transit expiry.
 // Thread affinity: the node's network thread (the LinkLayer's).
 #pragma once
 
@@ -54,6 +55,9 @@ struct TunnelManagerConfig {
   TransitLimits transit;
   core::Duration build_timeout = kBuildTimeout;
   core::Duration test_interval = std::chrono::seconds(30);
+  // A test waits 8 round trips of its pair's last measured latency, within these bounds (the
+  // most when the latency is not known yet).
+  core::Duration min_test_timeout = std::chrono::seconds(2);
   core::Duration test_timeout = std::chrono::seconds(10);
   std::size_t test_failures_before_replace = 2;
 };
@@ -166,6 +170,14 @@ class TunnelManager {
   };
   std::vector<InboundLease> inbound_leases(PoolId pool) const;
 
+  // A user of the pool (a destination's session) saw its traffic vanish: every tunnel of the
+  // pool is tested now, each against two partners where the pool has them, so that a broken one
+  // is replaced after one test timeout rather than after two test intervals. At most once per
+  // min_test_timeout per pool.
+  void suspect_pool(PoolId pool);
+  // `peer` is unreachable (banned): every tunnel of ours through it is dropped and rebuilt.
+  void drop_tunnels_through(const core::RouterHash& peer);
+
   std::vector<TunnelView> tunnels() const;
   std::vector<TransitView> transit() const;
   std::size_t established(Direction direction, PoolId pool = kExploratoryPool) const;
@@ -205,6 +217,7 @@ class TunnelManager {
     std::uint64_t outbound = 0;
     std::uint64_t inbound = 0;
     core::TimePoint sent{};
+    core::TimePoint deadline{};
   };
 
   void on_tick();
@@ -231,14 +244,16 @@ class TunnelManager {
   bool send_block(const core::RouterHash& to, transport::BlockType type, core::ByteView body);
   core::Status send_through(Owned& outbound, core::ByteView message);
   void run_tests(PoolId pool);
+  // The hops of a tunnel that failed (its build or its tests): new tunnels avoid them for a while.
+  void remember_suspect_hops(const Owned& tunnel);
   void on_test(core::ByteView body, std::uint64_t via);
   void expire_tests();
   void record_outcome(bool success);
   void back_off(PoolId pool);
   core::Duration lifetime_of(PoolId pool) const;
   Owned* find_owned(std::uint64_t id);
-  // A random established tunnel of `pool` this way; with `or_exploratory`, one of the
-  // exploratory pool when `pool` has none.
+  // A random established tunnel of `pool` this way, one whose last test passed if there is; with
+  // `or_exploratory`, one of the exploratory pool when `pool` has none that passed.
   Owned* established_tunnel(PoolId pool, Direction direction, bool or_exploratory = false);
   TunnelId fresh_id();
 
@@ -260,6 +275,8 @@ class TunnelManager {
   std::uint64_t builds_finished_ = 0;
   std::uint64_t next_local_id_ = 1;
   std::map<PoolId, std::size_t> test_rotation_;  // per pool, so each pool's pairing rotates
+  std::map<PoolId, core::TimePoint> suspected_;  // per pool, the last suspect_pool() that tested
+  std::map<core::RouterHash, core::TimePoint> suspect_hops_;  // hop -> avoided until
   std::map<PoolId, std::pair<core::TimePoint, core::Duration>> build_backoff_;  // next try, backoff
   core::TimePoint next_test_{};
   std::vector<Relaxation> last_relaxed_;
