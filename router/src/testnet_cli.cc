@@ -203,6 +203,37 @@ std::string bans_of(const TestnetProcess& p, const std::vector<TestnetProcess>& 
   return "; banned by " + by + " until " + until + " (from an earlier run? a ban ends by itself: netdb.ban_duration)";
 }
 
+// What a client placed in `place`'s country gets from the POP for a GET: "" when it is the
+// place's own backend's answer, else what went wrong. The client binds the first address of the
+// place's client network (routing.db places it there).
+std::string pop_check(const TestnetLayout& layout, const DemoPlace& place) {
+  std::string source = place.clients;  // "127.101.0.0/16" -> 127.101.0.1
+  source = source.substr(0, source.rfind('.', source.find('/'))) + ".1";
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  timeval tv{3, 0};  // connect, send and each read
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in from{}, to{};
+  from.sin_family = to.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  to.sin_port = htons(layout.options.pop_port);
+  ::inet_pton(AF_INET, layout.nodes.front().host.c_str(), &to.sin_addr);
+  std::string answer, problem;
+  const std::string request = "GET / HTTP/1.0\r\n\r\n";
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 ||
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    problem = std::strerror(errno);
+  }
+  char buf[512];
+  for (ssize_t n; problem.empty() && answer.size() < 4096 && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, n);
+  ::close(fd);
+  if (!problem.empty()) return fmt::format("a client from {} cannot reach the POP: {}", source, problem);
+  if (answer.find(std::string("hello from ") + place.name) != std::string::npos) return "";
+  return fmt::format("a client from {} ({}) does not reach {} through the POP yet", source, place.country, place.name);
+}
+
 // One row per node: alive or not and, from its console, links, tunnels, floodfill, bans.
 std::string status_table(const std::vector<TestnetProcess>& processes, int* alive_count) {
   std::vector<TextRow> rows;
@@ -343,7 +374,16 @@ std::vector<std::string> wait_until_ready(const TestnetLayout& layout, const std
       if (!ready[i]) waiting[i] = not_ready(nodes[i], layout.nodes[i].pop);
       ready[i] = waiting[i].empty();
     }
-    if (std::all_of(ready.begin(), ready.end(), [](bool r) { return r; })) return {};
+    if (std::all_of(ready.begin(), ready.end(), [](bool r) { return r; })) {
+      // Every node is: the demo works when a client of each country reaches its backend.
+      std::string pop_problem;
+      for (const auto& place : kDemoPlaces) {
+        if (pop_problem.empty()) pop_problem = pop_check(layout, place);
+      }
+      if (pop_problem.empty()) return {};
+      waiting[0] = pop_problem;
+      ready[0] = false;
+    }
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(kPollInterval);
   }

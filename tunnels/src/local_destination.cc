@@ -205,6 +205,8 @@ void LocalDestination::begin_handshake(Session& s) {
   if (!handshake) return fail(s, StreamEnd::kRefused, "cannot start a session: " + handshake.error().message());
   s.state = SessionState::kHandshake;
   s.handshake.emplace(std::move(*handshake));
+  s.init_lease_set = lease_set_->lease_set.published;
+  s.init_retries = 0;
   send_init(s);
 }
 
@@ -269,6 +271,7 @@ void LocalDestination::on_init(core::ByteView message) {
   if (auto seen = init_ephemerals_.find(ephemeral); seen != init_ephemerals_.end()) {
     if (Session* s = find_session(seen->second); s && s->state == SessionState::kEstablished) {
       choose_path(*s, true);  // the last path may be what lost it
+      suspect_paths(*s);
       send_raw(*s, s->accept_message);
     }
     return;
@@ -525,6 +528,10 @@ void LocalDestination::on_path_failed(Session& s) {
   // that are gone: push the current one again, over every path while spreading.
   s.lease_set_pushed = {};
   push_lease_set(s);
+  suspect_paths(s);
+}
+
+void LocalDestination::suspect_paths(Session& s) {
   // Which tunnel broke is unknown: the pool's tunnels are tested now, so that a broken one is
   // replaced within seconds (and check_outbound_tunnels sees its successor). Our own tunnels are
   // half of the round trip; the peer's leases are the other half, and the LeaseSet it pushed
@@ -537,7 +544,10 @@ void LocalDestination::on_path_failed(Session& s) {
         s.remote,
         [this, id = s.local_id, alive = alive_](const netdb::SignedLeaseSet* found) {
           if (!*alive || !found) return;
-          if (Session* cur = find_session(id); cur && cur->state == SessionState::kEstablished) on_peer_lease_set(*cur, *found);
+          Session* cur = find_session(id);
+          if (cur && (cur->state == SessionState::kEstablished || cur->state == SessionState::kHandshake)) {
+            on_peer_lease_set(*cur, *found);
+          }
         },
         netdb::NetDb::LeaseSetLookup::kRefresh);
   }
@@ -799,7 +809,15 @@ void LocalDestination::housekeeping() {
              s->state == SessionState::kWaitingTunnels ? "no inbound tunnel of ours yet" : "no answer to the handshake");
         continue;
       }
-      if (s->state == SessionState::kHandshake && now >= s->next_init) send_init(*s);
+      if (s->state == SessionState::kHandshake && now >= s->next_init) {
+        // Our leases changed since the INIT was sealed: the peer would answer to the old ones.
+        if (lease_set_ && lease_set_->lease_set.published != s->init_lease_set) {
+          begin_handshake(*s);
+          continue;
+        }
+        if (++s->init_retries >= 2) suspect_paths(*s);  // two retries unanswered: a path may be dead
+        send_init(*s);
+      }
       continue;
     }
     if (s->mux.size() > 0 || !s->attached.empty()) {

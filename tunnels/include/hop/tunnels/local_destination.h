@@ -214,6 +214,8 @@ class LocalDestination {
     core::TimePoint last_receive{};
     core::TimePoint last_activity{};  // a stream existed
     core::TimePoint next_init{};
+    core::WallTime init_lease_set{};  // `published` of our LeaseSet the INIT carries
+    int init_retries = 0;
     core::TimePoint next_lease_refresh{};  // a path failed: the peer's LeaseSet is asked for anew
     bool flush_posted = false;
     StreamEnd failure = StreamEnd::kRefused;
@@ -252,6 +254,9 @@ class LocalDestination {
   // Our half of the round trip may have lost data: another path, this one avoided for a while,
   // and packets over every path for a few round trips.
   void on_path_failed(Session& s);
+  // A path of the session may be broken: our pool is tested at once (TunnelManager::
+  // suspect_pool) and the peer's LeaseSet asked for again (at most every kLeaseRefreshInterval).
+  void suspect_paths(Session& s);
   // A stream packet of an established session, with the path decision its arrival implies.
   void on_stream_packet(Session& s, const StreamPacket& packet);
   // The peer's LeaseSet, pushed or looked up again; a newer one replaces the session's.
