@@ -119,8 +119,13 @@ ClientRateLimiter::ClientRateLimiter(std::size_t capacity, std::uint32_t per_sec
       per_second_(std::min<std::uint32_t>(per_second, 0xffff)),
       key_(random_key()) {}
 
+void ClientRateLimiter::set_per_second(std::uint32_t per_second) {
+  per_second_.store(std::min<std::uint32_t>(per_second, 0xffff), std::memory_order_relaxed);
+}
+
 bool ClientRateLimiter::allow(const IpAddress& client, core::TimePoint now) {
-  if (per_second_ == 0) return true;
+  const std::uint32_t per_second = per_second_.load(std::memory_order_relaxed);
+  if (per_second == 0) return true;
   const std::uint64_t h = keyed_hash(key_, client);
   const std::uint32_t tag = tag_from(h);
   const std::uint32_t t = coarse_seconds(now) & kTimeMask;
@@ -131,7 +136,7 @@ bool ClientRateLimiter::allow(const IpAddress& client, core::TimePoint now) {
   for (;;) {
     const bool same = e != 0 && tag_of(e) == tag && seconds_of(e) == t;
     const std::uint32_t count = same ? value_of(e) : 0;
-    if (count >= per_second_) return false;
+    if (count >= per_second) return false;
     if (entry.compare_exchange_weak(e, pack(tag, count + 1, t), std::memory_order_relaxed)) return true;
   }
 }

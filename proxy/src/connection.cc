@@ -76,7 +76,7 @@ void Connection::refuse(Refusal why) {
 
 void Connection::read_proxy_header() {
   header_ = std::make_unique<std::uint8_t[]>(kHeaderBuffer);
-  timer_.expires_after(worker_.shared_.config.header_timeout);
+  timer_.expires_after(worker_.shared_.limits.header_timeout());
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (ec || self->closed_ || !self->header_ || self->header_used_ != 0) return;
     self->refuse(Refusal::kHeaderTimeout);
@@ -123,7 +123,7 @@ void Connection::select_backends() {
   const CompiledTable& table = *snapshot_->table;
   const Place place = locate(*snapshot_, client_ip_, &shared.counters);
   const auto served = table.candidates_for(listener_.app);
-  const std::size_t tries = std::clamp<std::size_t>(shared.config.connect_tries, 1, choices_.size());
+  const std::size_t tries = std::clamp<std::size_t>(shared.limits.connect_tries(), 1, choices_.size());
   const std::size_t first = use_affinity(table) ? 1 : 0;
   std::size_t ranked = rank_backends(table, table.key_of(place), served, shared.slots, started, worker_.tiebreak_++,
                                      std::span<Choice>(choices_).subspan(first, tries - first));
@@ -184,7 +184,7 @@ void Connection::connect(const Choice& choice) {
   const Backend& backend = snapshot_->table->table().backends[choice.backend];
   timed_out_ = false;
   connect_started_ = worker_.now();
-  timer_.expires_after(worker_.shared_.config.connect_timeout);
+  timer_.expires_after(worker_.shared_.limits.connect_timeout());
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (ec || self->closed_) return;
     self->timed_out_ = true;

@@ -77,7 +77,7 @@ void ProxyWorker::accept_next(Listener& listener) {
   listener.acceptor.async_accept([this, &listener](const error_code& ec, asio::ip::tcp::socket socket) {
     if (ec) return on_accept_error(listener, ec);
     if (!listener.accepting) return;  // draining: the kernel's backlog is left to time out
-    if (!shared_.counters.try_admit(shared_.config.max_connections)) {
+    if (!shared_.counters.try_admit(shared_.limits.max_connections())) {
       shared_.counters.on_refused(Refusal::kMaxConnections);
       error_code ignored;
       socket.close(ignored);
@@ -140,7 +140,7 @@ void ProxyWorker::arm_sweep() {
 void ProxyWorker::sweep() {
   const std::uint32_t now_s = coarse_seconds(now());
   const auto idle_s = static_cast<std::uint32_t>(
-      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(shared_.config.idle_timeout).count()));
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(shared_.limits.idle_timeout()).count()));
   for (Connection* c = head_; c != nullptr;) {
     Connection* next = c->next;
     if (c->is_idle(now_s, idle_s)) c->close();

@@ -87,7 +87,17 @@ std::vector<std::string> changed_keys(const ConfigMap& before, const ConfigMap& 
   return out;
 }
 
-bool is_reloadable_key(std::string_view key) { return key == "log.level" || key == "proxy.routing_db"; }
+bool is_reloadable_key(std::string_view key) {
+  // Each is applied by reload_node (reload.cc) and listed in docs/operations.md, "Reloading the
+  // config (SIGHUP)", with what happens to it.
+  static constexpr std::string_view kLive[] = {
+      "log.level",
+      "netdb.bandwidth_kbps", "tunnels.share", "tunnels.max_transit", "tunnels.build_rate_per_peer",
+      "proxy.routing_db", "proxy.max_connections", "proxy.client_rate", "proxy.connect_tries",
+      "proxy.connect_timeout", "proxy.idle_timeout", "proxy.header_timeout", "proxy.drain_timeout",
+  };
+  return std::find(std::begin(kLive), std::end(kLive), key) != std::end(kLive);
+}
 
 core::Result<core::Duration> parse_duration(std::string_view text) {
   std::uint64_t n = 0;

@@ -174,7 +174,7 @@ ProxyView read_proxy_view(const ProxyHost& host, core::TimePoint now) {
   v.workers = host.workers();
   v.listeners = listeners_of(host);
   if (const auto status = host.status()) v.routing = *status;
-  v.max_connections = shared.config.max_connections;
+  v.max_connections = shared.limits.max_connections();  // live: SIGHUP may change it
   read_counters(shared.counters, v);
   v.affinity_entries = host.affinity_bindings();
   v.affinity_capacity = shared.affinity.capacity();

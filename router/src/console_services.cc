@@ -123,6 +123,7 @@ PoolNames pool_names(const Node& node) {
   PoolNames names{{tunnels::kExploratoryPool, "exploratory"}};
   for (const auto& s : node.services()) names[s->destination().pool()] = "service:" + s->name();
   for (const auto& c : node.clients()) names[c->destination().pool()] = "client:" + c->name();
+  if (const auto* gateway = node.overlay_gateway()) names[gateway->destination().pool()] = "proxy:gateway";
   return names;
 }
 

@@ -18,7 +18,8 @@ namespace hop::router {
 class Node;
 
 // Each pool of the node by name: 0 "exploratory", a service's "service:NAME", a client tunnel's
-// "client:NAME". Bounded by the config, so also the `destination` label of the metrics.
+// "client:NAME", a POP's overlay gateway "proxy:gateway". Bounded by the config, so also the
+// `destination` label of the metrics.
 using PoolNames = std::map<tunnels::PoolId, std::string>;
 PoolNames pool_names(const Node& node);
 // The pool's name, or "pool N" for one not in `names`.

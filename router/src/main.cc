@@ -20,6 +20,7 @@
 #include "hop/router/netdb_cli.h"
 #include "hop/router/node.h"
 #include "hop/router/proxy_cli.h"
+#include "hop/router/reload.h"
 #include "hop/router/testnet.h"
 
 namespace {
@@ -150,37 +151,10 @@ core::Result<router::ConfigMap> load_config(const ConfigSources& sources) {
   return map;
 }
 
-// SIGHUP: applies the keys that can change live (is_reloadable_key) to the process and to
-// `running`; lists the others, which keep their running values until a restart.
+// SIGHUP: applies the keys that can change live (is_reloadable_key) to the process, the node and
+// `running`; lists the others, which keep their running values until a restart (reload.h).
 void reload_config(const ConfigSources& sources, router::ConfigMap& running, router::Node& node) {
-  auto map = load_config(sources);
-  auto config = map ? router::build_node_config(*map) : core::Result<router::NodeConfig>(map.error());
-  if (!config) {
-    spdlog::error("reload failed, keeping the running config: {}", config.error().message());
-    return;
-  }
-  std::string restart;
-  for (const auto& key : router::changed_keys(running, *map)) {
-    if (!router::is_reloadable_key(key)) {
-      restart += (restart.empty() ? "" : ", ") + key;
-      continue;
-    }
-    if (auto it = map->find(key); it != map->end()) {
-      running[key] = it->second;
-    } else {
-      running.erase(key);
-    }
-    if (key == "log.level") {
-      // Said at the level that shows it: before a quieter level takes effect, after a louder one.
-      const bool said = spdlog::should_log(spdlog::level::info);
-      if (said) spdlog::info("reload: log.level is now {}", config->log.level);
-      if (auto st = core::set_log_level(config->log.level); !st) spdlog::error("reload: {}", st.error().message());
-      if (!said) spdlog::info("reload: log.level is now {}", config->log.level);
-    }
-  }
-  if (!restart.empty()) spdlog::warn("not reloaded (restart to apply): {}", restart);
-  // routing.db is re-read on every SIGHUP (and within proxy.reload_poll of any change anyway).
-  node.reload_proxy(config->proxy.routing_db);
+  (void)router::reload_node(load_config(sources), running, node);
 }
 
 int cmd_node(const std::vector<std::string>& args) {

@@ -291,6 +291,24 @@ void Node::reload_proxy(const std::filesystem::path& routing_db) {
   if (proxy_) proxy_->reload(resolve_in(config_.data_dir, routing_db));
 }
 
+void Node::reload_limits(const NodeConfig& next) {
+  proxy::copy_live_limits(next.proxy, config_.proxy);
+  if (proxy_) proxy_->apply_limits(config_.proxy);
+  const std::uint32_t shared_before = config_.shared_kbps();
+  config_.bandwidth_kbps = next.bandwidth_kbps;
+  config_.share_percent = next.share_percent;
+  config_.tunnels.transit.max_transit = next.tunnels.transit.max_transit;
+  config_.tunnels.transit.build_requests_per_peer_per_minute = next.tunnels.transit.build_requests_per_peer_per_minute;
+  tunnels_->set_transit_limits(config_.tunnel_manager().transit);
+  const auto* own = netdb_->find(identity_.hash());  // none before start(), which advertises config_
+  if (config_.shared_kbps() == shared_before || !own) return;
+  netdb::RouterInfo info = own->info;
+  info.bandwidth_kbps = config_.shared_kbps();
+  netdb_->set_local_info(std::move(info));  // re-signed, and published to the floodfills at once
+  spdlog::info("reload: shared bandwidth {} -> {} KB/s: transit cells are shaped to it, and our RouterInfo "
+               "advertising it is published", shared_before, config_.shared_kbps());
+}
+
 void Node::set_seeds(std::vector<transport::PeerContact> seeds) {
   seeds_ = SeedDialer(std::move(seeds), runtime_.now());
 }

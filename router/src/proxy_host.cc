@@ -111,7 +111,7 @@ void ProxyHost::drain() {
   for (auto& w : threads_->workers) {
     asio::post(w->io, [worker = w->worker.get()] { worker->stop_accepting(); });
   }
-  const auto deadline = core::SteadyClock::now() + shared_->config.drain_timeout;
+  const auto deadline = core::SteadyClock::now() + shared_->limits.drain_timeout();
   while (shared_->counters.current() > 0 && core::SteadyClock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

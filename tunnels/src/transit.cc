@@ -4,7 +4,19 @@ namespace hop::tunnels {
 
 namespace {
 constexpr auto kRateWindow = std::chrono::minutes(1);
+// The smallest burst, whatever the share.
+constexpr double kMinTransitBurstBytes = 64.0 * 1024;
 }  // namespace
+
+TokenBucket transit_bucket(const TransitLimits& limits) {
+  // Half a second of the share may burst: enough for a build's worth of cells at once.
+  return TokenBucket(limits.share_bytes_per_sec, std::max(kMinTransitBurstBytes, limits.share_bytes_per_sec / 2));
+}
+
+void apply_transit_limits(const TransitLimits& limits, TransitTable& table, TokenBucket& bucket) {
+  table.set_limits(limits);
+  bucket = transit_bucket(limits);
+}
 
 bool TransitTable::over_rate(const core::RouterHash& previous, core::TimePoint now) {
   auto& times = requests_[previous];

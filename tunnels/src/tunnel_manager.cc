@@ -71,9 +71,7 @@ TunnelManager::TunnelManager(core::Runtime& runtime, transport::LinkLayer& links
       config_(config),
       pools_{{kExploratoryPool, config.exploratory}},
       transit_(config.transit),
-      // Half a second of the share may burst: enough for a build's worth of cells at once.
-      transit_bucket_(config.transit.share_bytes_per_sec,
-                      std::max(64.0 * 1024, config.transit.share_bytes_per_sec / 2)),
+      transit_bucket_(transit_bucket(config.transit)),
       rng_(core::crypto::random_u64()) {
   tick_timer_ = runtime_.make_timer([this] { on_tick(); });
 }

@@ -56,11 +56,14 @@ class ClientRateLimiter {
   ClientRateLimiter(std::size_t capacity, std::uint32_t per_second);
   // Counts one connection; false when the client is over its rate (0 = no limit).
   bool allow(const IpAddress& client, core::TimePoint now);
+  // A new rate (SIGHUP), at most 65535; counts of the current second are kept.
+  void set_per_second(std::uint32_t per_second);
+  std::uint32_t per_second() const { return per_second_.load(std::memory_order_relaxed); }
 
  private:
   std::unique_ptr<std::atomic<std::uint64_t>[]> slots_;
   std::size_t mask_;
-  std::uint32_t per_second_;
+  std::atomic<std::uint32_t> per_second_;
   core::crypto::Key16 key_;
 };
 

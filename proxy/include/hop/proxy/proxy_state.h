@@ -6,6 +6,7 @@
 #include "hop/proxy/affinity.h"
 #include "hop/proxy/backend_slots.h"
 #include "hop/proxy/geoip.h"
+#include "hop/proxy/live_limits.h"
 #include "hop/proxy/proxy_config.h"
 #include "hop/proxy/proxy_counters.h"
 #include "hop/proxy/selection.h"
@@ -13,14 +14,22 @@
 namespace hop::proxy {
 
 // Thread-safety: the members are safe from every worker (atomics and lock-free tables); config
-// is immutable.
+// is immutable: the config at start. What SIGHUP may change is read from `limits` and `rate`.
 struct ProxyShared {
   explicit ProxyShared(ProxyConfig proxy_config)
       : config(std::move(proxy_config)),
+        limits(config),
         affinity(config.affinity_size, config.affinity_ttl),
         rate(config.affinity_size, config.client_rate) {}
 
+  // Applies the live keys of `next` (LiveLimits, client_rate); any thread. Open connections stay.
+  void apply_limits(const ProxyConfig& next) {
+    limits.apply(next);
+    rate.set_per_second(next.client_rate);
+  }
+
   const ProxyConfig config;
+  LiveLimits limits;
   BackendSlots slots;
   AffinityTable affinity;
   ClientRateLimiter rate;

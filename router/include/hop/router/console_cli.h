@@ -1,4 +1,4 @@
-// `hopline status|peers|tunnels|netdb [--console URL] [--json]`: asks a running node's console
+// `hopline status|peers|tunnels|netdb|services [--console URL] [--json]`: asks a running node's console
 // (docs/console.md) and prints a table, or the JSON as served with --json.
 // Thread affinity: the caller's thread (blocks for at most kConsoleClientTimeout).
 #pragma once

@@ -75,6 +75,12 @@ class Node final : private transport::LinkEvents,
   const proxy::OverlayGateway* overlay_gateway() const { return gateway_.get(); }
   // SIGHUP: re-reads routing.db (from `routing_db`, which may be a new path) and the GeoIP file.
   void reload_proxy(const std::filesystem::path& routing_db);
+  // SIGHUP: applies the limits of `next` that can change live (docs/operations.md, "Reloading
+  // the config"): the proxy's (ProxyHost::apply_limits), transit admission and its bandwidth
+  // share's token bucket, and, when the shared bandwidth changed after start(), our RouterInfo is
+  // re-signed and published with it. Open connections and transit tunnels are kept; config()
+  // shows the new values. Other fields of `next` are ignored.
+  void reload_limits(const NodeConfig& next);
   // Waits until every store write posted so far is on disk.
   void flush_store();
 

@@ -32,6 +32,9 @@ class ProxyHost {
   void drain();
   // Re-reads routing.db (from `path`, which may differ from before) and the GeoIP database.
   void reload(const std::filesystem::path& routing_db);
+  // SIGHUP: the workers use the live limits of `next` (proxy::LiveLimits, client_rate) from
+  // their next accept, connect or sweep on; open connections are kept. Any thread.
+  void apply_limits(const proxy::ProxyConfig& next) { shared_->apply_limits(next); }
 
   const proxy::ProxyShared& shared() const { return *shared_; }
   std::shared_ptr<const proxy::RoutingSnapshot> snapshot() const;

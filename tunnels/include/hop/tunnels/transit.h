@@ -13,6 +13,7 @@
 #include "hop/tunnels/build_record.h"
 #include "hop/tunnels/cell.h"
 #include "hop/tunnels/constants.h"
+#include "hop/tunnels/token_bucket.h"
 
 namespace hop::tunnels {
 
@@ -50,6 +51,9 @@ class TransitTable {
   std::size_t size() const { return hops_.size(); }
   const std::unordered_map<TunnelId, TransitHop>& hops() const { return hops_; }
   const TransitLimits& limits() const { return limits_; }
+  // New limits for the builds admitted from now on (SIGHUP); hops already carried stay until
+  // they expire, even beyond a lower max_transit.
+  void set_limits(const TransitLimits& limits) { limits_ = limits; }
 
  private:
   bool over_rate(const core::RouterHash& previous, core::TimePoint now);
@@ -58,5 +62,12 @@ class TransitTable {
   std::unordered_map<TunnelId, TransitHop> hops_;
   std::map<core::RouterHash, std::deque<core::TimePoint>> requests_;  // per previous hop, last minute
 };
+
+// The token bucket transit cells are shaped by: limits.share_bytes_per_sec, with a burst of
+// half a second of it but at least 64 KiB.
+TokenBucket transit_bucket(const TransitLimits& limits);
+// Applies new limits to a running node's transit state: the table's admission limits and a new
+// bucket at the new rate (it starts full). Hops already carried are kept.
+void apply_transit_limits(const TransitLimits& limits, TransitTable& table, TokenBucket& bucket);
 
 }  // namespace hop::tunnels

@@ -182,6 +182,7 @@ class TunnelManager {
   std::vector<TransitView> transit() const;
   std::size_t established(Direction direction, PoolId pool = kExploratoryPool) const;
   const TunnelCounters& counters() const { return counters_; }
+  void set_transit_limits(const TransitLimits& limits) { apply_transit_limits(limits, transit_, transit_bucket_); }  // SIGHUP: transit.h
   // Share of builds that succeeded among those finished within `window` (nullopt: none finished).
   std::optional<double> build_success_rate(core::Duration window) const;
   std::optional<double> build_success_rate_since_start() const;
