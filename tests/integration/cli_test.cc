@@ -16,71 +16,18 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "support/hopline_process.h"
 #include "support/temp_dir.h"
 
 namespace {
 
+using hop::test::Process;
+using hop::test::run;
+using hop::test::slurp;
 using hop::test::TempDir;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A child process running hopline with its stdout+stderr in `out`.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& out) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      std::string bin = HOP_BINARY;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() {
-    if (!exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  // Exit code, or nullopt if still running after `limit` (then it is killed by the destructor).
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
-
-int run(const std::vector<std::string>& args, const fs::path& out) {
-  Process p(args, out);
-  return p.wait(30s).value_or(-1);
-}
 
 // Polls `file` until it contains `needle`; returns the text after it up to the line end.
 std::optional<std::string> wait_for_line(const fs::path& file, const std::string& needle,

@@ -27,10 +27,14 @@
 #include "hop/router/console_client.h"
 #include "hop/router/json_reader.h"
 #include "support/echo_backend.h"
+#include "support/hopline_process.h"
 #include "support/temp_dir.h"
 
 namespace {
 
+using hop::test::Process;
+using hop::test::run;
+using hop::test::slurp;
 using hop::test::TempDir;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -38,62 +42,6 @@ namespace fs = std::filesystem;
 constexpr int kBasePort = 23400;  // nodes on 23401-23406, their consoles too (on 127.0.0.1)
 constexpr int kPopPort = 23480;
 constexpr auto kReadyTimeout = 90s;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A child process running hopline with its stdout+stderr in `out`; killed if still running at the end.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& out) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<std::string> copy = args;
-      std::string bin = HOP_BINARY;
-      std::vector<char*> argv = {bin.data()};
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() {
-    if (exited_) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  pid_t pid() const { return pid_; }
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    do {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    } while (std::chrono::steady_clock::now() < deadline);
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
-
-// Runs hopline to its end; its output replaces `out`.
-int run(const std::vector<std::string>& args, const fs::path& out, std::chrono::milliseconds limit = 30s) {
-  fs::remove(out);
-  Process p(args, out);
-  return p.wait(limit).value_or(-1);
-}
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;

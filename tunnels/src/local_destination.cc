@@ -423,11 +423,7 @@ void LocalDestination::on_new_paths(Session& s) {
   // The current path has not carried an answer since the timeout: it goes to the failed ones,
   // so that the new tunnel or lease is taken, and for a few round trips every path is used.
   const auto now = runtime_.now();
-  if (s.path) {
-    s.failed_paths.push_back(*s.path);
-    s.failed_paths.back().valid_until = now + kFailedPathMemory;
-  }
-  choose_path(s, true);
+  leave_path(s);
   s.spread_until = std::max(s.spread_until, now + kMinSpread);
   s.mux.on_path_changed(now);
   schedule_flush(s);
@@ -509,12 +505,16 @@ bool LocalDestination::choose_path(Session& s, bool move) {
   return true;
 }
 
-void LocalDestination::on_path_failed(Session& s) {
+void LocalDestination::leave_path(Session& s) {
   if (s.path) {
     s.failed_paths.push_back(*s.path);
     s.failed_paths.back().valid_until = runtime_.now() + kFailedPathMemory;
   }
   choose_path(s, true);
+}
+
+void LocalDestination::on_path_failed(Session& s) {
+  leave_path(s);
   // The new path may be broken as well, and finding out costs a timeout each, backing off. For a
   // few round trips everything goes over every path instead: it reaches the peer if any pair
   // works, so the streams make progress (and their timers stop backing off) while paths are

@@ -251,6 +251,8 @@ class LocalDestination {
   // A path for the session, preferring paths that did not fail lately; `move`: another than the
   // current one when there is another.
   bool choose_path(Session& s, bool move);
+  // The current path goes to the failed ones (avoided for kFailedPathMemory); another is chosen.
+  void leave_path(Session& s);
   // Our half of the round trip may have lost data: another path, this one avoided for a while,
   // and packets over every path for a few round trips.
   void on_path_failed(Session& s);
