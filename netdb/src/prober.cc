@@ -24,6 +24,11 @@ void ProbeSchedule::add(const core::RouterHash& peer, core::TimePoint now) {
   next_[peer] = now + std::chrono::duration_cast<core::Duration>(config_.interval * spread(rng_));
 }
 
+void ProbeSchedule::expedite(const core::RouterHash& peer, core::TimePoint at) {
+  auto it = next_.find(peer);
+  if (it != next_.end() && it->second > at) it->second = at;
+}
+
 void ProbeSchedule::remove(const core::RouterHash& peer) { next_.erase(peer); }
 
 void ProbeSchedule::hold(const core::RouterHash& peer, core::TimePoint until) {
@@ -228,7 +233,8 @@ void Prober::on_link_up(const transport::LinkInfo& link) {
   finish(link.peer, true, link.rtt);
 }
 
-void Prober::on_link_down(const core::RouterHash& peer) {
+void Prober::on_link_down(const core::RouterHash& peer, bool lost) {
+  if (lost) schedule_.expedite(peer, runtime_.now() + kRetestAfterLoss);
   serving_.erase(peer);
   bandwidth_schedule_.remove(peer);
   bandwidth_in_flight_.erase(peer);

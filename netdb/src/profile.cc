@@ -125,7 +125,11 @@ double score(const PeerProfile& profile, core::WallTime now) {
 }
 
 bool is_reachable(const PeerProfile& profile, core::WallTime now, core::Duration seen_within) {
-  if (!profile.reachability.empty() && profile.reachability.back().ok) return true;
+  if (!profile.reachability.empty()) {
+    const ReachabilitySample& last = profile.reachability.back();
+    if (last.ok) return true;
+    if (profile.last_seen <= last.at) return false;  // failed its last test, not heard from since
+  }
   return profile.last_seen != core::WallTime{} && age(profile.last_seen, now) <= Seconds(seen_within);
 }
 

@@ -124,10 +124,19 @@ void Connection::select_backends() {
   const Place place = locate(*snapshot_, client_ip_, &shared.counters);
   const auto served = table.candidates_for(listener_.app);
   const std::size_t tries = std::clamp<std::size_t>(shared.limits.connect_tries(), 1, choices_.size());
-  const std::size_t first = use_affinity(table) ? 1 : 0;
-  std::size_t ranked = rank_backends(table, table.key_of(place), served, shared.slots, started, worker_.tiebreak_++,
+  const ClientKey key = table.key_of(place);
+  std::size_t first = use_affinity(table, key) ? 1 : 0;
+  std::size_t ranked = rank_backends(table, key, served, shared.slots, started, worker_.tiebreak_++,
                                      std::span<Choice>(choices_).subspan(first, tries - first));
-  if (first == 1) {  // the bound backend is already first; don't try it twice
+  if (first == 1 && ranked > 0 && choices_[1].tier < choices_[0].tier) {
+    // Bound while the client's own tier had nothing to give (a spill); now it has again.
+    release_slot();
+    affinity_reserved_ = false;
+    shared.affinity.forget(client_ip_);
+    std::move(choices_.begin() + 1, choices_.begin() + 1 + ranked, choices_.begin());
+    first = 0;
+  } else if (first == 1) {  // the bound backend is already first; don't try it twice
+    shared.counters.on_affinity_hit();
     const auto end = std::remove_if(choices_.begin() + 1, choices_.begin() + 1 + ranked,
                                     [&](const Choice& c) { return c.slot == choices_[0].slot; });
     ranked = static_cast<std::size_t>(end - (choices_.begin() + 1));
@@ -137,7 +146,7 @@ void Connection::select_backends() {
   try_next();
 }
 
-bool Connection::use_affinity(const CompiledTable& table) {
+bool Connection::use_affinity(const CompiledTable& table, const ClientKey& key) {
   ProxyShared& shared = worker_.shared_;
   const core::TimePoint now = worker_.now();
   const auto slot = shared.affinity.find(client_ip_, now);
@@ -155,8 +164,7 @@ bool Connection::use_affinity(const CompiledTable& table) {
   }
   held_ = *slot;
   affinity_reserved_ = true;
-  shared.counters.on_affinity_hit();
-  choices_[0] = {*index, *slot, Tier::kOther, 0};
+  choices_[0] = {*index, *slot, tier_of(table, key, *index).value_or(Tier::kOther), 0};
   return true;
 }
 

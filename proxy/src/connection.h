@@ -43,7 +43,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_proxy_header();
   void on_proxy_bytes(std::size_t n);
   void select_backends();
-  bool use_affinity(const CompiledTable& table);
+  // Reserves the client's bound backend as choices_[0] if it is still usable.
+  bool use_affinity(const CompiledTable& table, const ClientKey& key);
   void try_next();
   void connect(const Choice& choice);
   void on_connect(const boost::system::error_code& ec, SlotIndex slot);

@@ -381,8 +381,12 @@ void Node::on_link_up(const transport::LinkInfo& link) {
 void Node::on_link_down(const core::RouterHash& peer, transport::CloseReason reason,
                         const std::string& detail) {
   // LinkManager logs the link-down line itself; a seed is redialed after its backoff.
-  (void)reason, (void)detail;
-  prober_->on_link_down(peer);
+  (void)detail;
+  const bool lost = transport::is_lost(reason) && !is_banned(peer);
+  prober_->on_link_down(peer, lost);
+  // It may have died or restarted (and lost our tunnels through it): test them now, not at
+  // their turn, and build new ones elsewhere.
+  if (lost && tunnels_) tunnels_->suspect_hop(peer);
   if (auto it = linked_static_keys_.find(peer); it != linked_static_keys_.end()) {
     seeds_.on_failed(it->second, runtime_.now());
     linked_static_keys_.erase(it);
@@ -411,6 +415,7 @@ void Node::on_dial_failed(const transport::PeerContact& contact, transport::Clos
 std::optional<core::WallTime> Node::on_probe_result(const core::RouterHash& peer, bool reachable,
                                                     std::optional<core::Duration> rtt) {
   peers_.record_reachability(peer, reachable, rtt, runtime_.wall_now());
+  if (!reachable && tunnels_) tunnels_->suspect_hop(peer);
   if (!is_banned(peer)) return std::nullopt;
   return peers_.ban_of(peer)->end;
 }

@@ -272,9 +272,9 @@ struct DemoService {
   std::string address;  // the service's NAME.hop
 };
 
-// The target the POP's routing.db gives a demo backend: the proxy connects to it directly. With
-// backends behind overlay destinations, this returns `s.address` (the service's .hop) instead.
-std::string routing_target(const DemoService& s) { return s.direct; }
+// The target the POP's routing.db gives a demo backend: its service's .hop address, so that
+// clients reach it through the overlay (the responder's own address is `s.direct`).
+std::string routing_target(const DemoService& s) { return s.address; }
 
 // Every address the testnet will bind that something else holds now.
 std::vector<std::string> busy_bindings(const TestnetLayout& layout) {

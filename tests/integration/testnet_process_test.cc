@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,28 @@ std::set<std::string> banned_by(int node) {
     }
   }
   return out;
+}
+
+// Streams a node's service has carried (its demo backend's, through the overlay).
+double service_connections(int node) {
+  double total = 0;
+  if (auto services = api(node, "/api/v1/services")) {
+    for (const auto& s : (*services)["services"].items()) total += s["connections"].as_number().value_or(0);
+  }
+  return total;
+}
+
+// Whether `node` has an established tunnel `direction` of `hops` hops in the pool `pool_name`.
+bool has_tunnel(int node, const std::string& pool_name, const std::string& direction, std::size_t hops) {
+  auto tunnels = api(node, "/api/v1/tunnels");
+  if (!tunnels) return false;
+  for (const auto& t : (*tunnels)["tunnels"].items()) {
+    if (t["pool_name"].as_text() == pool_name && t["direction"].as_text() == direction &&
+        t["state"].as_text() == "established" && t["hops"].items().size() == hops) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // What a client bound to `source` gets from the POP for a GET.
@@ -151,9 +174,16 @@ TEST(TestnetProcesses, UpServesBothCountriesSurvivesKilledNodesAndGoesDown) {
   EXPECT_NE(slurp(out).find("6 of 6 nodes alive"), std::string::npos) << slurp(out);
   EXPECT_EQ(slurp(out).find("dead"), std::string::npos) << slurp(out);
 
-  // The POP sends each client to the backend of its country; the backends are other nodes.
+  // The POP sends each client to the backend of its country, over the overlay: out a 3-hop
+  // tunnel of its gateway, in a 3-hop tunnel of the service on another node.
+  const double de_before = service_connections(2), us_before = service_connections(3);
   EXPECT_NE(ask_pop("127.101.0.1").find("hello from backend-de"), std::string::npos) << logs_of(dir);
   EXPECT_NE(ask_pop("127.102.0.1").find("hello from backend-us"), std::string::npos) << logs_of(dir);
+  EXPECT_GE(service_connections(2), de_before + 1) << "backend-de's service on node2 carried the stream";
+  EXPECT_GE(service_connections(3), us_before + 1) << "backend-us's service on node3 carried the stream";
+  EXPECT_TRUE(has_tunnel(1, "proxy:gateway", "outbound", 3));
+  EXPECT_TRUE(has_tunnel(2, "service:backend-de", "inbound", 3));
+  EXPECT_TRUE(has_tunnel(3, "service:backend-us", "inbound", 3));
 
   // A second up on the running testnet starts nothing.
   EXPECT_EQ(run(up, out), 3) << slurp(out);
@@ -172,8 +202,13 @@ TEST(TestnetProcesses, UpServesBothCountriesSurvivesKilledNodesAndGoesDown) {
     EXPECT_TRUE(eventually([&] { auto b = banned_by(node); return b.count(hash4) && b.count(hash5); }, 60s))
         << "node" << node << " did not ban node4 and node5\n" << logs_of(dir);
   }
-  EXPECT_NE(ask_pop("127.101.0.1").find("hello from backend-de"), std::string::npos);
-  EXPECT_NE(ask_pop("127.102.0.1").find("hello from backend-us"), std::string::npos);
+  // By then their tunnels were replaced (a lost link has its peer retested and its tunnels
+  // tested at once): both countries are served through the 4 nodes left.
+  for (const auto& [source, backend] : {std::pair{"127.101.0.1", "hello from backend-de"},
+                                        std::pair{"127.102.0.1", "hello from backend-us"}}) {
+    EXPECT_TRUE(eventually([&] { return ask_pop(source).find(backend) != std::string::npos; }, 20s))
+        << source << " after the kills\n" << logs_of(dir);
+  }
   EXPECT_EQ(run({"testnet", "status", "--dir", dir.string()}, out), 1) << "two nodes are dead";
   EXPECT_NE(slurp(out).find("4 of 6 nodes alive"), std::string::npos) << slurp(out);
 
@@ -188,7 +223,12 @@ TEST(TestnetProcesses, UpServesBothCountriesSurvivesKilledNodesAndGoesDown) {
   auto status = api(1, "/api/v1/status");
   ASSERT_TRUE(status.has_value());
   EXPECT_GE((*status)["netdb_routers"].as_number().value_or(0), 6) << "the stored RouterInfos are loaded";
-  EXPECT_TRUE(eventually([] { return ask_pop("127.102.0.1").find("hello from backend-us") != std::string::npos; }, 20s));
+  // The services' tunnels through the old POP died with it; both countries are served again.
+  for (const auto& [source, backend] : {std::pair{"127.101.0.1", "hello from backend-de"},
+                                        std::pair{"127.102.0.1", "hello from backend-us"}}) {
+    EXPECT_TRUE(eventually([&] { return ask_pop(source).find(backend) != std::string::npos; }, 30s))
+        << source << " after the POP's restart\n" << slurp(tmp.path() / "pop-restarted.log") << logs_of(dir);
+  }
   ::kill(pop.pid(), SIGTERM);
   EXPECT_EQ(pop.wait(15s), 0) << slurp(tmp.path() / "pop-restarted.log");
 

@@ -42,6 +42,9 @@ class LinkConnection::Dispatcher final : public BlockSink {
       return {};
     }
     const auto& close = std::get<CloseMsg>(*msg);
+    if (close.reason <= static_cast<std::uint32_t>(CloseReason::kNetworkError)) {
+      link_.peer_close_reason_ = static_cast<CloseReason>(close.reason);
+    }
     return core::make_error(Errc::kClosed, "peer sent close (" +
                                                std::string(to_string(static_cast<CloseReason>(close.reason))) +
                                                (close.detail.empty() ? "" : ": " + close.detail) + ")");
@@ -199,6 +202,18 @@ bool LinkConnection::has_output() const {
 
 std::size_t LinkConnection::queued_bytes() const {
   return pending_.size() + handshake_out_.size() + (writer_ ? writer_->buffered_bytes() : 0);
+}
+
+CloseReason LinkConnection::close_reason(const core::Error& error) const {
+  const CloseReason reason = close_reason_for(error);
+  if (reason != CloseReason::kPeerClosed || !peer_close_reason_) return reason;
+  switch (*peer_close_reason_) {
+    case CloseReason::kIdle:
+    case CloseReason::kEvicted:
+    case CloseReason::kDuplicate:
+    case CloseReason::kLimit: return *peer_close_reason_;
+    default: return reason;
+  }
 }
 
 CloseReason close_reason_for(const core::Error& error) {

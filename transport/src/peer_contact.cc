@@ -26,6 +26,11 @@ std::string_view to_string(CloseReason reason) {
   return "unknown";
 }
 
+bool is_lost(CloseReason reason) {
+  return reason == CloseReason::kPeerClosed || reason == CloseReason::kUnresponsive ||
+         reason == CloseReason::kNetworkError;
+}
+
 std::string PeerContact::address() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);

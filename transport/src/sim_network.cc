@@ -147,7 +147,7 @@ void SimLinkLayer::evict_if_over_soft_limit() {
     const auto self = identity_.hash();
     net_.at(net_.runtime_.now() + net_.props(self, peer).latency, [this, peer, self] {
       SimLinkLayer* other = net_.by_hash(peer);
-      if (other && other->links_.erase(self)) other->emit_down(self, CloseReason::kPeerClosed, "evicted by peer");
+      if (other && other->links_.erase(self)) other->emit_down(self, CloseReason::kEvicted, "evicted by peer");  // as its Close block says
     });
   }
 }

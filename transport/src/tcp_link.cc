@@ -119,7 +119,7 @@ void TcpLink::on_read(const boost::system::error_code& ec, std::size_t n) {
   auto used = conn_.on_receive(core::MutableByteView(rx_.data(), rx_filled_), now(), *this);
   if (closed_) return;  // a handler closed us (duplicate link, stop)
   if (!used) {
-    close(close_reason_for(used.error()), used.error().message());
+    close(conn_.close_reason(used.error()), used.error().message());
     return;
   }
   if (*used > 0 && *used < rx_filled_) std::memmove(rx_.data(), rx_.data() + *used, rx_filled_ - *used);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "hop/core/crypto.h"
 #include "hop/core/errors.h"
@@ -759,10 +760,33 @@ void TunnelManager::remember_suspect_hops(const Owned& tunnel) {
   for (const auto& h : tunnel.hops) suspect_hops_[h.plan.router] = until;
 }
 
+bool TunnelManager::passes_through(const Owned& tunnel, const core::RouterHash& peer) {
+  return std::any_of(tunnel.hops.begin(), tunnel.hops.end(), [&](const Hop& h) { return h.plan.router == peer; });
+}
+
+void TunnelManager::suspect_hop(const core::RouterHash& peer) {
+  suspect_hops_[peer] = runtime_.now() + kSuspectHopMemory;
+  std::set<PoolId> pools;
+  std::vector<std::uint64_t> builds;
+  for (const auto& [id, t] : owned_) {
+    if (!passes_through(t, peer)) continue;
+    if (t.state == TunnelState::kBuilding) {
+      builds.push_back(id);
+    } else {
+      pools.insert(t.pool);
+    }
+  }
+  for (auto id : builds) {
+    spdlog::info("tunnel {}: build given up, its hop {} may be gone", id, peer.short_string());
+    erase(id);  // the pool is filled again at the next tick, with other hops
+  }
+  for (auto pool : pools) suspect_pool(pool);
+}
+
 void TunnelManager::drop_tunnels_through(const core::RouterHash& peer) {
   std::vector<std::uint64_t> ids;
   for (const auto& [id, t] : owned_) {
-    if (std::any_of(t.hops.begin(), t.hops.end(), [&](const Hop& h) { return h.plan.router == peer; })) ids.push_back(id);
+    if (passes_through(t, peer)) ids.push_back(id);
   }
   for (auto id : ids) {
     spdlog::info("tunnel {} dropped: its hop {} is unreachable", id, peer.short_string());

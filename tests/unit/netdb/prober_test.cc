@@ -87,8 +87,8 @@ struct Results final : ProbeSink {
 struct Forward final : transport::LinkEvents {
   Prober* prober = nullptr;
   void on_link_up(const transport::LinkInfo& l) override { prober->on_link_up(l); }
-  void on_link_down(const core::RouterHash& p, transport::CloseReason, const std::string&) override {
-    prober->on_link_down(p);
+  void on_link_down(const core::RouterHash& p, transport::CloseReason reason, const std::string&) override {
+    prober->on_link_down(p, transport::is_lost(reason));
   }
   void on_block(const core::RouterHash& from, transport::BlockType, core::ByteView body) override {
     if (!body.empty() && body[0] == kProbeService) prober->on_message(from, body);
@@ -131,6 +131,43 @@ TEST(Prober, ReachablePeersPassDeadOnesFail) {
   EXPECT_GE(results.bad[peers[4]->identity().hash()], 5);
   EXPECT_EQ(results.good[peers[4]->identity().hash()], 0);
   EXPECT_EQ(results.last_rtt, 40ms);
+}
+
+TEST(Prober, ALostLinkHasThePeerTestedAgainAtOnce) {
+  core::SimRuntime rt;
+  transport::SimNetwork net(rt, 10);
+  net.set_default_link({.latency = 20ms});
+  auto a = core::Identity::generate(), b = core::Identity::generate(), c = core::Identity::generate();
+  auto& me = net.add_node(a, {.host = "127.1.0.1"});
+  auto& pb = net.add_node(b, {.host = "127.2.0.1"});
+  auto& pc = net.add_node(c, {.host = "127.3.0.1"});
+  Results results;
+  Forward forward;
+  me.set_events(&forward);
+  Prober prober(
+      rt, me,
+      [&](const core::RouterHash& h) -> std::optional<transport::PeerContact> {
+        return h == b.hash() ? pb.contact() : pc.contact();
+      },
+      results, {.interval = 2h, .budget_per_minute = 100, .probe_timeout = 5s, .bandwidth_bytes = 0});
+  forward.prober = &prober;
+  ASSERT_TRUE(me.connect(pb.contact(), {}).ok());
+  ASSERT_TRUE(me.connect(pc.contact(), {}).ok());
+  prober.add(b.hash());
+  prober.add(c.hash());
+  prober.start();
+  rt.advance(1s);
+  // Neither is due for an hour.
+  prober.hold(b.hash(), rt.wall_now() + 1h);
+  prober.hold(c.hash(), rt.wall_now() + 1h);
+  const int c_good = results.good[c.hash()];
+
+  net.kill(b.hash());  // b's link is lost: b is tested again within seconds, and fails
+  me.disconnect(c.hash());  // we closed c's link ourselves: c waits for its turn
+  rt.advance(Prober::kRetestAfterLoss + 6s);
+  EXPECT_EQ(results.bad[b.hash()], 1);
+  EXPECT_EQ(results.good[c.hash()], c_good);
+  EXPECT_EQ(results.bad[c.hash()], 0);
 }
 
 TEST(Prober, OurOwnLinkLimitIsNotThePeersFault) {

@@ -197,5 +197,15 @@ TEST(Reachable, LatestTestOrARecentSighting) {
   EXPECT_FALSE(is_reachable(p, kNow + 1ms, kRecentlySeen));
 }
 
+TEST(Reachable, AFailedLatestTestOutweighsAnEarlierSighting) {
+  PeerProfile p;
+  p.record_reachability(true, std::nullopt, kNow - 10s);
+  p.record_seen(kNow - 5s);
+  p.record_reachability(false, std::nullopt, kNow - 2s);  // the link was lost, the retest failed
+  EXPECT_FALSE(is_reachable(p, kNow, kRecentlySeen)) << "seen 5 s ago, but not since the failed test";
+  p.record_seen(kNow - 1s);  // it linked to us again
+  EXPECT_TRUE(is_reachable(p, kNow, kRecentlySeen));
+}
+
 }  // namespace
 }  // namespace hop::netdb

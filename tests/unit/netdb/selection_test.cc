@@ -41,10 +41,13 @@ TEST(Selection, UnreachablePeersAreNeverSelected) {
   failed.record_reachability(false, std::nullopt, kNow - 30s);
   PeerProfile never_tested;
   PeerProfile seen_recently = failed;
-  seen_recently.record_seen(kNow - 2min);
-  Profiles profiles{{hash_of(1), failed}, {hash_of(2), never_tested}, {hash_of(3), seen_recently}};
+  seen_recently.record_seen(kNow - 20s);  // after its failed test
+  PeerProfile seen_before_failing = failed;
+  seen_before_failing.record_seen(kNow - 40s);
+  Profiles profiles{{hash_of(1), failed}, {hash_of(2), never_tested}, {hash_of(3), seen_recently},
+                    {hash_of(4), seen_before_failing}};
   EXPECT_EQ(selection_pool(profiles, {}, {.min_score = 0}, kNow), std::vector{hash_of(3)});
-  EXPECT_TRUE(selection_pool(profiles, {}, {.min_score = 0, .seen_within = 1min}, kNow).empty());
+  EXPECT_TRUE(selection_pool(profiles, {}, {.min_score = 0, .seen_within = 10s}, kNow).empty());
 }
 
 TEST(Selection, KeepsOnlyPeersAtOrAboveTheThreshold) {

@@ -160,6 +160,24 @@ TEST(ProxyHost, AffinityHoldsAcrossReconnectsUntilTheBackendTurnsUnhealthy) {
   EXPECT_TRUE(stays.echoes("still here"));    // an open connection is not dropped
 }
 
+TEST(ProxyHost, AClientThatSpilledReturnsToItsCountryOnceItsBackendIsBack) {
+  EchoBackend gb("gb"), se("se");
+  Pop pop;
+  pop.add_backend("gb", gb, "GB", "EU");
+  pop.add_backend("se", se, "SE", "EU");
+  pop.exec("UPDATE backends SET healthy = 0 WHERE id = 'gb'");
+  pop.start();
+  EXPECT_EQ(pop.land("81.2.69.142"), "se") << "GB's backend is down: the same continent";
+  EXPECT_EQ(pop.land("81.2.69.142"), "se");
+  const auto hits = pop.host().shared().counters.affinity_hits();
+  EXPECT_GE(hits, 1u) << "bound to se while gb is down";
+  pop.exec("UPDATE backends SET healthy = 1 WHERE id = 'gb'");
+  ASSERT_TRUE(pop.wait_version(2));
+  EXPECT_EQ(pop.land("81.2.69.142"), "gb") << "a better tier has a backend again: the binding yields";
+  EXPECT_EQ(pop.land("81.2.69.142"), "gb");
+  EXPECT_EQ(pop.host().shared().counters.affinity_hits(), hits + 1) << "and the new binding holds";
+}
+
 TEST(ProxyHost, ABackendAddedWhile100ConnectionsAreOpenGetsNewClientsWithinASecond) {
   EchoBackend gb("gb"), gb2("gb2");
   Pop pop;

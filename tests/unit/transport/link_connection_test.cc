@@ -136,6 +136,17 @@ TEST_F(LinkPair, CloseTellsThePeerWhy) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(close_reason_for(st.error()), CloseReason::kPeerClosed);
   EXPECT_NE(st.error().message().find("evicted"), std::string::npos) << st.error().message();
+  EXPECT_EQ(server.close_reason(st.error()), CloseReason::kEvicted) << "the peer decided: not lost";
+  EXPECT_FALSE(is_lost(server.close_reason(st.error())));
+}
+
+TEST_F(LinkPair, APeerShuttingDownIsLost) {
+  ASSERT_TRUE(establish().ok());
+  client.send_close(CloseReason::kLocal, "shutting down");
+  auto st = pump(t0 + 1s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(server.close_reason(st.error()), CloseReason::kPeerClosed);
+  EXPECT_TRUE(is_lost(server.close_reason(st.error()))) << "it may be restarting: its tunnels are gone";
 }
 
 TEST(LinkControl, ACloseDetailCutInsideAUtf8CharacterStillParses) {

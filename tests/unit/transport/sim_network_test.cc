@@ -212,7 +212,7 @@ TEST_F(SimNetworkTest, HardLimitRefusesAndSoftLimitEvictsTheIdlest) {
   EXPECT_EQ(hub.layer->links().size(), 1u);
   EXPECT_EQ(hub.layer->links()[0].peer, b.hash());
   ASSERT_EQ(a.events.downs.size(), 1u);
-  EXPECT_EQ(a.events.downs[0].second, CloseReason::kPeerClosed);
+  EXPECT_EQ(a.events.downs[0].second, CloseReason::kEvicted) << "as the hub's Close block says: a is not lost";
   EXPECT_EQ(hub.layer->connect(c.layer->contact()).error().code, Errc::kLinkLimit);
 }
 

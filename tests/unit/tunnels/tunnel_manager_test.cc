@@ -237,6 +237,35 @@ TEST(TunnelManager, ASuspectedPoolIsTestedAtOnceAndItsBrokenTunnelReplacedWithin
   }
 }
 
+TEST(TunnelManager, ASuspectedHopLosesItsBuildsAndHasItsTunnelsTestedAtOnce) {
+  World w(15, quick_config());
+  auto& owner = *w.nodes[0];
+  owner.manager->start();
+  w.rt.advance(1ms);  // the first builds are out, none answered yet
+  const auto building = owner.manager->tunnels();
+  ASSERT_FALSE(building.empty());
+  ASSERT_EQ(building.front().state, TunnelState::kBuilding);
+  const auto gone = building.front().hops.at(1).router;
+  w.net.kill(gone);  // the NetDB does not know yet: still a candidate
+  owner.manager->suspect_hop(gone);
+  for (const auto& t : owner.manager->tunnels()) {
+    for (const auto& h : t.hops) EXPECT_NE(h.router, gone) << "the build through it is given up at once";
+  }
+  w.rt.advance(2s);  // rebuilt without it, well before the 10 s build timeout
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound), 2u);
+  EXPECT_EQ(owner.manager->established(Direction::kInbound), 2u);
+  for (const auto& t : owner.manager->tunnels()) {
+    for (const auto& h : t.hops) EXPECT_NE(h.router, gone) << "tunnel " << t.id << " goes through the suspect";
+  }
+
+  // A hop of established tunnels: their pool is tested now, in two rounds.
+  const auto hop = owner.manager->tunnels().front().hops.at(1).router;
+  const auto sent = owner.manager->counters().tests_sent;
+  owner.manager->suspect_hop(hop);
+  EXPECT_EQ(owner.manager->counters().tests_sent, sent + 4);
+  EXPECT_EQ(owner.manager->established(Direction::kOutbound), 2u) << "a live hop's tunnels are only tested";
+}
+
 TEST(TunnelManager, TunnelsThroughABannedPeerAreDroppedAndRebuiltElsewhere) {
   World w(15, quick_config());
   auto& owner = *w.nodes[0];

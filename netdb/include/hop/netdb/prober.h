@@ -48,6 +48,8 @@ class ProbeSchedule {
   void remove(const core::RouterHash& peer);
   // The peer is not tested before `until` (a ban); then it is tested again at once.
   void hold(const core::RouterHash& peer, core::TimePoint until);
+  // The peer is tested at `at` if it was not due before (its link was lost).
+  void expedite(const core::RouterHash& peer, core::TimePoint at);
   // Peers due now, within the budget; each is rescheduled one jittered interval later.
   std::vector<core::RouterHash> due(core::TimePoint now);
   std::size_t size() const { return next_.size(); }
@@ -77,6 +79,8 @@ class ProbeSink {
 
 class Prober {
  public:
+  static constexpr core::Duration kRetestAfterLoss = std::chrono::seconds(1);
+
   // `contact_of` finds how to dial a peer (from its RouterInfo); nullopt: cannot test it.
   using ContactOf = std::function<std::optional<transport::PeerContact>(const core::RouterHash&)>;
 
@@ -96,7 +100,9 @@ class Prober {
 
   // Link events and kProbeService blocks, forwarded by the node.
   void on_link_up(const transport::LinkInfo& link);
-  void on_link_down(const core::RouterHash& peer);
+  // `lost` (transport::is_lost): the peer may be gone, so it is tested again within
+  // kRetestAfterLoss rather than at its turn. The caller leaves a banned peer out.
+  void on_link_down(const core::RouterHash& peer, bool lost);
   void on_dial_failed(const transport::PeerContact& contact);
   void on_message(const core::RouterHash& from, core::ByteView block);
 

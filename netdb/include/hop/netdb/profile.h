@@ -89,7 +89,9 @@ ScoreTerms score_terms(const PeerProfile& profile, core::WallTime now);
 // declines, timeouts and time since last seen.
 double score(const PeerProfile& profile, core::WallTime now);
 
-// Reachable: the latest reachability test succeeded, or the peer was seen within `seen_within`.
+// Reachable: the latest reachability test succeeded, or the peer was seen within `seen_within`
+// and not only before a failed latest test (a peer that just failed one is no tunnel hop until
+// it answers again).
 bool is_reachable(const PeerProfile& profile, core::WallTime now, core::Duration seen_within);
 
 }  // namespace hop::netdb

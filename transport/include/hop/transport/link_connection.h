@@ -56,7 +56,7 @@ class LinkConnection {
   core::Status start(core::TimePoint now);
   // Feeds received bytes; returns how many were used (the rest is an incomplete message, which
   // the caller keeps and feeds again with more). Decrypts in place. An error means close; its
-  // reason is close_reason_for(error) (a Close block from the peer is Errc::kClosed).
+  // reason is close_reason(error) (a Close block from the peer is Errc::kClosed).
   core::Result<std::size_t> on_receive(core::MutableByteView data, core::TimePoint now,
                                        Handler& handler);
   // Queues an upper-layer block. Before establishment it waits (bounded by max_queued_bytes).
@@ -83,6 +83,10 @@ class LinkConnection {
   std::uint64_t bytes_in() const { return bytes_in_; }
   std::uint64_t bytes_out() const { return bytes_out_; }
   std::uint64_t unknown_blocks() const { return unknown_blocks_; }
+  // Why the link closes for `error` from on_receive(): close_reason_for(error), except that a
+  // Close block for idleness, eviction, a duplicate or a limit keeps the peer's reason (the
+  // peer is not gone: is_lost() is false).
+  CloseReason close_reason(const core::Error& error) const;
 
  private:
   class Dispatcher;
@@ -113,6 +117,7 @@ class LinkConnection {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   std::uint64_t unknown_blocks_ = 0;
+  std::optional<CloseReason> peer_close_reason_;  // from the peer's Close block
 };
 
 // Maps a transport error to the reason a link closes for it.

@@ -56,6 +56,9 @@ enum class CloseReason : std::uint8_t {
   kNetworkError = 10,
 };
 std::string_view to_string(CloseReason reason);
+// The peer may be gone: the link ended without either side deciding to close it for a reason
+// of its own (idle, evicted, duplicate, limit, our own close). A peer that shuts down counts.
+bool is_lost(CloseReason reason);
 
 struct LinkInfo {
   core::RouterHash peer;

@@ -175,6 +175,10 @@ class TunnelManager {
   // is replaced after one test timeout rather than after two test intervals. At most once per
   // min_test_timeout per pool.
   void suspect_pool(PoolId pool);
+  // `peer` may be gone (our link to it was lost, or it failed a reachability test): new tunnels
+  // avoid it for a while, our builds through it are given up and started again elsewhere, and
+  // every pool with an established tunnel through it is tested now (suspect_pool).
+  void suspect_hop(const core::RouterHash& peer);
   // `peer` is unreachable (banned): every tunnel of ours through it is dropped and rebuilt.
   void drop_tunnels_through(const core::RouterHash& peer);
 
@@ -247,6 +251,7 @@ class TunnelManager {
   void run_tests(PoolId pool);
   // The hops of a tunnel that failed (its build or its tests): new tunnels avoid them for a while.
   void remember_suspect_hops(const Owned& tunnel);
+  static bool passes_through(const Owned& tunnel, const core::RouterHash& peer);
   void on_test(core::ByteView body, std::uint64_t via);
   void expire_tests();
   void record_outcome(bool success);
