@@ -5,7 +5,8 @@
 #     (identity created) and again with the same one;
 #   - memory at rest: RSS of each node of a 5-node testnet (`hopline testnet up`) once ready;
 #   - memory per 1,000 proxied connections: the POP's RSS before and with 1,000 idle client
-#     connections open through its geo-proxy to a backend.
+#     connections open through its geo-proxy to a direct backend, and with 200 to a backend
+#     through the overlay (the demo's routing), scaled to 1,000.
 # Usage: bench/node.sh [BINARY]   (default build/router/hopline; ./run build makes it)
 # Traffic only on 127.0.0.0/8. Prints a Markdown table.
 set -euo pipefail
@@ -58,38 +59,61 @@ done < "$work/testnet/testnet.pids"
 pop_pid=$(awk '$1 == 1 {print $2}' "$work/testnet/testnet.pids")
 rest=$(printf '%s\n' "${rss_list[@]}" | sort -n | awk '{a[NR] = $1} END {printf "%.1f-%.1f (median %.1f)", a[1] / 1024, a[NR] / 1024, a[int((NR + 1) / 2)] / 1024}')
 
-# The demo's backends take 200 clients each: room for 1,000 (routing.db is reloaded within 1 s).
-python3 -c 'import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("UPDATE backends SET soft_limit = 5000, hard_limit = 10000")
-db.commit()' "$work/testnet/node1/routing.db"
-sleep 2
-before=$(rss_kib "$pop_pid")
-python3 - "$pop" "$work/held" <<'EOF' &
+# The POP's RSS growth while `n` idle clients (placed in DE) are connected through its geo-proxy,
+# each with one byte echoed so that every connection is spliced end to end; in MiB per 1,000.
+held_mib_per_1000() {  # n
+  local n=$1 before with holder
+  before=$(rss_kib "$pop_pid")
+  rm -f "$work/held"
+  python3 - "$pop" "$work/held" "$n" <<'EOF' &
 import socket, sys, time
-port, flag = int(sys.argv[1]), sys.argv[2]
+port, flag, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 conns = []
-for i in range(1000):
+for i in range(n):  # one after the other: the memory they hold is measured, not a burst
     s = socket.socket()
+    s.settimeout(30)
     s.bind(("127.101.0.1", 0))  # placed in DE by the demo's routing.db
     s.connect(("127.1.0.1", port))
     s.sendall(b"x")             # past any first-byte wait; the backend echoes it
-    conns.append(s)
-for s in conns:
     if s.recv(1) != b"x":
-        sys.exit("a connection was refused by the POP")
+        sys.exit(f"connection {i} was closed by the POP")
+    conns.append(s)
 open(flag, "w").close()
-time.sleep(30)
+time.sleep(60)
 EOF
-holder=$!
-until [ -e "$work/held" ]; do
-  kill -0 "$holder" 2>/dev/null || { echo "the 1,000 client connections failed" >&2; exit 1; }
-  sleep 0.1
-done
-sleep 1
-with=$(rss_kib "$pop_pid")
-kill "$holder" 2>/dev/null || true
-per_1000=$(awk -v a="$before" -v b="$with" 'BEGIN {printf "%.1f", (b - a) / 1024}')
+  holder=$!
+  until [ -e "$work/held" ]; do
+    kill -0 "$holder" 2>/dev/null || { echo "the $n client connections failed" >&2; exit 1; }
+    sleep 0.1
+  done
+  sleep 1
+  with=$(rss_kib "$pop_pid")
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  sleep 2  # the POP closes them
+  awk -v a="$before" -v b="$with" -v n="$n" 'BEGIN {printf "%.1f", (b - a) / 1024 * 1000 / n}'
+}
+# routing.db: the demo's backends through the overlay (as `up` wrote it), or their responders
+# directly; room for 1,000 clients each. The POP reloads it within 1 s.
+route() {  # overlay|direct
+  python3 - "$work/testnet/node1/routing.db" "$1" "$base" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+if not db.execute("SELECT name FROM sqlite_master WHERE name = 'demo_targets'").fetchone():
+    db.execute("CREATE TABLE demo_targets AS SELECT id, target FROM backends")
+direct = {"backend-de": "127.200.0.1:" + sys.argv[3], "backend-us": "127.201.0.1:" + sys.argv[3]}
+for backend_id, target in db.execute("SELECT id, target FROM demo_targets").fetchall():
+    db.execute("UPDATE backends SET target = ?, soft_limit = 5000, hard_limit = 10000 WHERE id = ?",
+               (direct[backend_id] if sys.argv[2] == "direct" else target, backend_id))
+db.commit()
+EOF
+  sleep 2
+}
+route direct
+per_1000=$(held_mib_per_1000 1000)
+# One overlay session carries at most 256 streams (kDefaultMaxStreams): 200 clients.
+route overlay
+per_1000_overlay=$(held_mib_per_1000 200)
 
 cat <<EOF
 | figure (this machine: $(nproc) cores) | Hopline | the seed's edge proxy (its claims, 4 cores) |
@@ -97,5 +121,5 @@ cat <<EOF
 | stripped binary | $size_mib MiB | about 5 MB |
 | cold start to console answering: new data dir / existing | $first_start ms / $second_start ms | about 50 ms |
 | memory of a node at rest (5-node testnet, RSS, MiB) | $rest | |
-| POP memory per 1,000 idle proxied connections | $per_1000 MiB | about 10 MB |
+| POP memory per 1,000 idle proxied connections: direct backends / through the overlay (200 held, scaled) | $per_1000 MiB / $per_1000_overlay MiB | about 10 MB |
 EOF

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
@@ -20,8 +21,10 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 // Splices one TCP socket with one overlay stream both ways; half-close is carried across (EOF on
 // the socket becomes the stream's FIN, the stream's FIN a shutdown of the socket's sending side).
-// At most one socket read and one socket write are in flight: bytes the stream does not take
-// yet wait in `pending_` (backpressure to the TCP peer), bytes not yet written stay in the stream.
+// An idle bridge holds no buffer: it waits for the socket to be readable, reads into the
+// thread's scratch buffer and writes into the stream at once; bytes the stream does not take yet
+// are copied into `held_` and wait there (backpressure to the TCP peer). Bytes not yet written
+// to the socket stay in the stream.
 class StreamBridge final : public tunnels::StreamEvents, public std::enable_shared_from_this<StreamBridge> {
  public:
   StreamBridge(tunnels::LocalDestination& destination, tcp::socket socket, BridgeSet& set, std::string label)
@@ -31,6 +34,8 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
   // Starts moving bytes (the socket is connected and the stream attached).
   void start() {
     started_ = true;
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);  // reads after a readiness wait must never block the thread
     read_socket();
     drain_stream();
   }
@@ -75,16 +80,21 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
 
  private:
   void read_socket() {
-    if (done_ || reading_ || socket_eof_ || !pending_.empty()) return;
+    if (done_ || reading_ || socket_eof_ || !held_.empty()) return;
     reading_ = true;
-    socket_.async_read_some(asio::buffer(in_.data(), in_.size()),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              self->on_socket_read(ec, n);
-                            });
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+      self->reading_ = false;
+      if (self->done_) return;
+      if (ec) return self->abort("waiting on the TCP connection: " + ec.message());
+      self->on_socket_readable();
+    });
   }
-  void on_socket_read(boost::system::error_code ec, std::size_t n) {
-    reading_ = false;
-    if (done_) return;
+  void on_socket_readable() {
+    // One scratch buffer per thread (every bridge of a node runs on its network thread).
+    thread_local std::array<std::uint8_t, kChunk> scratch;
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return read_socket();
     if (ec == asio::error::eof) {
       socket_eof_ = true;
       destination_.shutdown_write(key_);
@@ -92,14 +102,17 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
     }
     if (ec) return abort("reading the TCP connection: " + ec.message());
     set_.counters().bytes_in += n;
-    pending_ = core::ByteView(in_.data(), n);
-    push();
+    const std::size_t taken = destination_.write(key_, core::ByteView(scratch.data(), n));
+    if (taken == n) return read_socket();
+    held_.assign(scratch.begin() + static_cast<std::ptrdiff_t>(taken), scratch.begin() + static_cast<std::ptrdiff_t>(n));
+    held_used_ = 0;  // on_stream_writable() goes on
   }
   void push() {
-    if (done_ || pending_.empty()) return;
-    const std::size_t taken = destination_.write(key_, pending_);
-    pending_ = pending_.subspan(taken);
-    if (pending_.empty()) read_socket();  // else on_stream_writable() resumes
+    if (done_ || held_.empty()) return;
+    held_used_ += destination_.write(key_, core::ByteView(held_).subspan(held_used_));
+    if (held_used_ < held_.size()) return;
+    core::Bytes().swap(held_);  // nothing held while the stream takes everything
+    read_socket();
   }
   void drain_stream() {
     if (done_ || writing_) return;
@@ -146,8 +159,8 @@ class StreamBridge final : public tunnels::StreamEvents, public std::enable_shar
   BridgeSet& set_;
   std::string label_;
   tunnels::StreamKey key_;
-  std::array<std::uint8_t, kChunk> in_{};
-  core::ByteView pending_;
+  core::Bytes held_;  // read from the socket, not yet taken by the stream
+  std::size_t held_used_ = 0;
   core::Bytes out_;
   bool announce_ = false;
   bool started_ = false;

@@ -116,6 +116,29 @@ TEST(DestinationSim, SeveralStreamsCarryMegabytesEachWayOverLossySlowLinks) {
   RecordProperty("simulated_seconds", std::to_string(seconds(w.rt().now() - start)));
 }
 
+TEST(DestinationSim, ABurstOf200StreamsDoesNotMoveTheSessionOverAndOver) {
+  // Links slow enough that 200 streams opening at once queue for seconds: their retransmission
+  // timers fire, many of them. The session moves its path for the first, not for every one.
+  Overlay w({.link = {.latency = 20ms, .bandwidth_bytes_per_sec = 1'000'000}});
+  LocalDestination& a = w.node(kNodeA).add_destination();
+  LocalDestination& b = w.node(kNodeB).add_destination();
+  Server server(b, Server::Mode::kEcho);
+  wait_for_lease_sets(w, {&a, &b});
+
+  std::vector<std::unique_ptr<Client>> clients;
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    clients.push_back(std::make_unique<Client>(a, pattern(4000, 300 + i)));
+    clients.back()->connect(b.hash());
+  }
+  ASSERT_TRUE(w.run_until([&] { return all_ended(clients, server); }, 5min)) << "the burst did not end in 5 minutes";
+  expect_all_echoed(clients, server);
+  EXPECT_EQ(a.counters().streams_opened, 200u);
+  EXPECT_EQ(a.counters().sessions_initiated, 1u) << "one session carried them all";
+  EXPECT_LE(a.counters().path_changes, 20u) << "the session moved for every stream's timeout";
+  EXPECT_LE(b.counters().path_changes, 20u);
+  EXPECT_LE(a.counters().lease_sets_pushed, 25u);
+}
+
 TEST(DestinationSim, TwentySecondTunnelsRotateUnderATwoMinuteTransferWithoutBreakingIt) {
   Overlay w({.link = {.latency = 50ms}, .lifetime = 20s});
   LocalDestination& a = w.node(kNodeA).add_destination();
