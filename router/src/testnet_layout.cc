@@ -108,7 +108,10 @@ std::string node_config_text(const TestnetLayout& layout, const TestnetNode& nod
       "# Quick timings for a local testnet: peers are found and tested within seconds; a peer that\n"
       "# stays away is banned after about 15 s, for a minute, so that a node killed in an experiment\n"
       "# can rejoin soon (a restarted testnet waits for its bans to end).\n"
-      "explore_interval = 5s\nprobe_interval = 5s\nprobe_timeout = 3s\nban_duration = 1m\n",
+      "explore_interval = 5s\nprobe_interval = 5s\nprobe_timeout = 3s\nban_duration = 1m\n"
+      "# Loopback links are fast: each node shares 40 MB/s of transit (80 % of this), not the\n"
+      "# default 1 MB/s, or a burst of clients through the POP would overflow every hop's bucket.\n"
+      "bandwidth_kbps = 51200\n",
       node.index, o.dir.string(), node.role(), o.network_id, node.dir.string(), node.listen(),
       node.seed_file().string(), o.log_level, node.port, node.floodfill ? "true" : "false",
       node.backend ? fmt::format("region = {}\n", node.backend->country) : "");

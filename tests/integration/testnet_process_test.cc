@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -112,6 +113,22 @@ std::string ask_pop(const char* source) {
   return all;
 }
 
+// How many of `n` clients from `source`, all connected at once, get `expected` from the POP.
+int answered_at_once(const char* source, int n, const std::string& expected) {
+  std::vector<std::unique_ptr<hop::test::TestClient>> clients;
+  for (int i = 0; i < n; ++i) {
+    clients.push_back(std::make_unique<hop::test::TestClient>(kPopPort, source, "127.1.0.1"));
+    clients.back()->send("GET / HTTP/1.0\r\n\r\n");
+  }
+  int answered = 0;
+  for (auto& c : clients) {
+    std::string all;
+    while (auto line = c->read_line()) all += *line + "\n";
+    answered += all.find(expected) != std::string::npos;
+  }
+  return answered;
+}
+
 // index -> pid, from DIR/testnet.pids.
 std::map<int, pid_t> recorded_pids(const fs::path& dir) {
   std::map<int, pid_t> out;
@@ -184,6 +201,9 @@ TEST(TestnetProcesses, UpServesBothCountriesSurvivesKilledNodesAndGoesDown) {
   EXPECT_TRUE(has_tunnel(1, "proxy:gateway", "outbound", 3));
   EXPECT_TRUE(has_tunnel(2, "service:backend-de", "inbound", 3));
   EXPECT_TRUE(has_tunnel(3, "service:backend-us", "inbound", 3));
+  // A crowd at once: 100 streams through one session each way, none refused or lost.
+  EXPECT_EQ(answered_at_once("127.101.0.1", 100, "hello from backend-de"), 100) << logs_of(dir);
+  EXPECT_EQ(answered_at_once("127.102.0.1", 100, "hello from backend-us"), 100) << logs_of(dir);
 
   // A second up on the running testnet starts nothing.
   EXPECT_EQ(run(up, out), 3) << slurp(out);

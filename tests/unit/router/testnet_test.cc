@@ -171,6 +171,7 @@ TEST(TestnetLayout, EveryNodeConfigParsesWithItsAddressesAndRole) {
     EXPECT_EQ(config->floodfill, n.index <= 3);
     EXPECT_EQ(config->proxy.listeners.empty(), n.index != 1);
     EXPECT_LT(config->prober.interval, std::chrono::seconds(30)) << "quick timings for a local testnet";
+    EXPECT_EQ(config->bandwidth_kbps, 51200u) << "loopback: transit buckets far above the 1 MB/s default";
     roles.push_back(n.role());
     if (n.backend) {
       EXPECT_EQ(config->demo_backend.name, n.backend->name);
