@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 
 #include "hop/core/sim_runtime.h"
 #include "hop/transport/sim_network.h"
@@ -133,67 +134,62 @@ TEST(Prober, ReachablePeersPassDeadOnesFail) {
   EXPECT_EQ(results.last_rtt, 40ms);
 }
 
-TEST(Prober, ALostLinkHasThePeerTestedAgainAtOnce) {
+// Our prober on `me` (with `limits`), and two peers b and c on the simulated network.
+struct ProbeTrio {
   core::SimRuntime rt;
-  transport::SimNetwork net(rt, 10);
-  net.set_default_link({.latency = 20ms});
-  auto a = core::Identity::generate(), b = core::Identity::generate(), c = core::Identity::generate();
-  auto& me = net.add_node(a, {.host = "127.1.0.1"});
-  auto& pb = net.add_node(b, {.host = "127.2.0.1"});
-  auto& pc = net.add_node(c, {.host = "127.3.0.1"});
+  transport::SimNetwork net;
+  core::Identity a = core::Identity::generate(), b = core::Identity::generate(), c = core::Identity::generate();
+  transport::SimLinkLayer* me = nullptr;
+  transport::SimLinkLayer* pb = nullptr;
+  transport::SimLinkLayer* pc = nullptr;
   Results results;
   Forward forward;
-  me.set_events(&forward);
-  Prober prober(
-      rt, me,
-      [&](const core::RouterHash& h) -> std::optional<transport::PeerContact> {
-        return h == b.hash() ? pb.contact() : pc.contact();
-      },
-      results, {.interval = 2h, .budget_per_minute = 100, .probe_timeout = 5s, .bandwidth_bytes = 0});
-  forward.prober = &prober;
-  ASSERT_TRUE(me.connect(pb.contact(), {}).ok());
-  ASSERT_TRUE(me.connect(pc.contact(), {}).ok());
-  prober.add(b.hash());
-  prober.add(c.hash());
-  prober.start();
-  rt.advance(1s);
-  // Neither is due for an hour.
-  prober.hold(b.hash(), rt.wall_now() + 1h);
-  prober.hold(c.hash(), rt.wall_now() + 1h);
-  const int c_good = results.good[c.hash()];
+  std::unique_ptr<Prober> prober;
 
-  net.kill(b.hash());  // b's link is lost: b is tested again within seconds, and fails
-  me.disconnect(c.hash());  // we closed c's link ourselves: c waits for its turn
-  rt.advance(Prober::kRetestAfterLoss + 6s);
-  EXPECT_EQ(results.bad[b.hash()], 1);
-  EXPECT_EQ(results.good[c.hash()], c_good);
-  EXPECT_EQ(results.bad[c.hash()], 0);
+  ProbeTrio(std::uint64_t seed, transport::LinkLimits limits, ProberConfig config) : net(rt, seed) {
+    net.set_default_link({.latency = 20ms});
+    me = &net.add_node(a, {.host = "127.1.0.1", .limits = limits});
+    pb = &net.add_node(b, {.host = "127.2.0.1"});
+    pc = &net.add_node(c, {.host = "127.3.0.1"});
+    me->set_events(&forward);
+    auto contact_of = [this](const core::RouterHash& h) -> std::optional<transport::PeerContact> {
+      return h == b.hash() ? pb->contact() : pc->contact();
+    };
+    prober = std::make_unique<Prober>(rt, *me, contact_of, results, config);
+    forward.prober = prober.get();
+  }
+};
+
+TEST(Prober, ALostLinkHasThePeerTestedAgainAtOnce) {
+  ProbeTrio t(10, {}, {.interval = 2h, .budget_per_minute = 100, .probe_timeout = 5s, .bandwidth_bytes = 0});
+  ASSERT_TRUE(t.me->connect(t.pb->contact(), {}).ok());
+  ASSERT_TRUE(t.me->connect(t.pc->contact(), {}).ok());
+  t.prober->add(t.b.hash());
+  t.prober->add(t.c.hash());
+  t.prober->start();
+  t.rt.advance(1s);
+  // Neither is due for an hour.
+  t.prober->hold(t.b.hash(), t.rt.wall_now() + 1h);
+  t.prober->hold(t.c.hash(), t.rt.wall_now() + 1h);
+  const int c_good = t.results.good[t.c.hash()];
+
+  t.net.kill(t.b.hash());     // b's link is lost: b is tested again within seconds, and fails
+  t.me->disconnect(t.c.hash());  // we closed c's link ourselves: c waits for its turn
+  t.rt.advance(Prober::kRetestAfterLoss + 6s);
+  EXPECT_EQ(t.results.bad[t.b.hash()], 1);
+  EXPECT_EQ(t.results.good[t.c.hash()], c_good);
+  EXPECT_EQ(t.results.bad[t.c.hash()], 0);
 }
 
 TEST(Prober, OurOwnLinkLimitIsNotThePeersFault) {
-  core::SimRuntime rt;
-  transport::SimNetwork net(rt, 8);
-  auto a = core::Identity::generate(), b = core::Identity::generate(), c = core::Identity::generate();
-  auto& me = net.add_node(a, {.host = "127.1.0.1", .limits = {.hard = 1, .soft = 1}});
-  auto& pb = net.add_node(b, {.host = "127.2.0.1"});
-  auto& pc = net.add_node(c, {.host = "127.3.0.1"});
-  Results results;
-  Forward forward;
-  me.set_events(&forward);
-  Prober prober(
-      rt, me,
-      [&](const core::RouterHash& h) -> std::optional<transport::PeerContact> {
-        return h == b.hash() ? pb.contact() : pc.contact();
-      },
-      results, {.interval = 60s, .budget_per_minute = 100, .bandwidth_bytes = 0});
-  forward.prober = &prober;
-  ASSERT_TRUE(me.connect(pb.contact(), {.persistent = true}).ok());
-  rt.advance(1s);
-  prober.add(c.hash());
-  prober.start();
-  rt.advance(5min);
-  EXPECT_EQ(results.bad[c.hash()], 0);
-  EXPECT_GT(prober.probes_skipped_limit(), 0u);
+  ProbeTrio t(8, {.hard = 1, .soft = 1}, {.interval = 60s, .budget_per_minute = 100, .bandwidth_bytes = 0});
+  ASSERT_TRUE(t.me->connect(t.pb->contact(), {.persistent = true}).ok());
+  t.rt.advance(1s);
+  t.prober->add(t.c.hash());
+  t.prober->start();
+  t.rt.advance(5min);
+  EXPECT_EQ(t.results.bad[t.c.hash()], 0);
+  EXPECT_GT(t.prober->probes_skipped_limit(), 0u);
 }
 
 // Two nodes on the simulated network, each with a prober that forwards its link events.
