@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fcntl.h>
+
 namespace hop::proxy {
 namespace {
 
@@ -15,6 +17,13 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 constexpr std::size_t kReadsPerWake = 8;  // then yield to the worker's other connections
+// A read this large makes a direction bulk: it splices from then on, and is woken only once this
+// much is queued (SO_RCVLOWAT). Every wake-up of a worker that sleeps costs the sender a
+// cross-CPU wake; fewer, fuller ones leave it more time to send.
+constexpr std::size_t kBulkBytes = ProxyWorker::kScratchBytes;
+// A bulk direction waiting for a full batch takes what is queued within this long: its sender
+// may have paused with fewer bytes than that, which on their own would never wake us.
+constexpr auto kTailWait = std::chrono::milliseconds(1);
 constexpr std::size_t kHeaderBuffer = kProxyV2FixedBytes + kMaxProxyV2Payload;
 
 IpAddress from_asio(const asio::ip::address& a) {
@@ -59,6 +68,8 @@ void Connection::close() {
   client_.close(ec);
   backend_.close(ec);
   timer_.cancel();
+  release_pipe(up_);
+  release_pipe(down_);
   release_slot();
 }
 
@@ -274,27 +285,70 @@ void Connection::start_splice() {
 }
 
 void Connection::wait_readable(Pump& pump) {
+  if (pump.batched && !tail_armed_) arm_tail_timer();
+  pump.waiting = true;
   pump.from->async_wait(asio::socket_base::wait_read, [self = shared_from_this(), &pump](const error_code& ec) {
+    pump.waiting = false;
     if (self->closed_) return;
     if (ec) return self->close();
     self->pump_bytes(pump);
   });
 }
 
-void Connection::pump_bytes(Pump& pump) {
-  std::uint8_t* buffer = worker_.scratch_.get();
+void Connection::arm_tail_timer() {
+  tail_armed_ = true;
+  timer_.expires_after(kTailWait);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    self->tail_armed_ = false;
+    if (ec || self->closed_) return;
+    self->on_tail_timer();
+  });
+}
+
+void Connection::on_tail_timer() {
+  // A batched direction waiting now has waited at most kTailWait: if it is still streaming, its
+  // next full read batches it again; if its sender paused, the kernel wakes us at once for the
+  // bytes that are queued.
+  for (Pump* pump : {&up_, &down_}) {
+    if (pump->waiting && pump->batched) set_batched(*pump, false);
+  }
+}
+
+void Connection::set_batched(Pump& pump, bool batched) {
+  error_code ec;
+  pump.from->set_option(asio::socket_base::receive_low_watermark(batched ? static_cast<int>(kBulkBytes) : 1), ec);
+  if (!ec) pump.batched = batched;  // if lowering failed, the next tail timer tries again
+}
+
+void Connection::on_read(Pump& pump, std::size_t n) {
+  last_active_s_ = coarse_seconds(worker_.now());
   BackendState& st = state(*held_);
+  pump.to_backend ? st.add_bytes_to_backend(n) : st.add_bytes_from_backend(n);
+  if (n < kBulkBytes) return;
+  pump.bulk = true;
+  if (!pump.batched) set_batched(pump, true);
+}
+
+void Connection::on_read_error(Pump& pump) {
+  if (!pump.to_backend) state(*held_).on_error(BackendError::kReset, worker_.now(), BreakerPolicy{});
+  close();
+}
+
+void Connection::pump_bytes(Pump& pump) {
+  if (pump.bulk && !pump.pipe.is_open() && worker_.splices_) pump.pipe = worker_.pipes_->take();
+  if (pump.pipe.is_open()) return splice_bytes(pump);
+  copy_bytes(pump);  // not bulk, or no pipe to be had (out of descriptors): copy this time
+}
+
+void Connection::copy_bytes(Pump& pump) {
+  std::uint8_t* buffer = worker_.scratch_.get();
   for (std::size_t round = 0; round < kReadsPerWake; ++round) {
     error_code ec;
     const std::size_t n = pump.from->read_some(asio::buffer(buffer, ProxyWorker::kScratchBytes), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(pump);
     if (ec == asio::error::eof) return finish(pump);
-    if (ec) {
-      if (!pump.to_backend) st.on_error(BackendError::kReset, worker_.now(), BreakerPolicy{});
-      return close();
-    }
-    last_active_s_ = coarse_seconds(worker_.now());
-    pump.to_backend ? st.add_bytes_to_backend(n) : st.add_bytes_from_backend(n);
+    if (ec) return on_read_error(pump);
+    on_read(pump, n);
     std::size_t written = pump.to->write_some(asio::buffer(buffer, n), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       written = 0;
@@ -302,10 +356,10 @@ void Connection::pump_bytes(Pump& pump) {
       return close();
     }
     if (written < n) {  // the receiver is slow: keep the rest until it takes it
-      pump.pending_size = n - written;
-      pump.pending = std::make_unique<std::uint8_t[]>(pump.pending_size);
-      std::memcpy(pump.pending.get(), buffer + written, pump.pending_size);
-      asio::async_write(*pump.to, asio::buffer(pump.pending.get(), pump.pending_size),
+      pump.unwritten = static_cast<std::uint32_t>(n - written);
+      pump.pending = std::make_unique<std::uint8_t[]>(pump.unwritten);
+      std::memcpy(pump.pending.get(), buffer + written, pump.unwritten);
+      asio::async_write(*pump.to, asio::buffer(pump.pending.get(), pump.unwritten),
                         [self = shared_from_this(), &pump](const error_code& wec, std::size_t) {
                           self->on_written(pump, wec);
                         });
@@ -317,9 +371,63 @@ void Connection::pump_bytes(Pump& pump) {
   });
 }
 
+void Connection::splice_bytes(Pump& pump) {
+  for (std::size_t round = 0; round < kReadsPerWake; ++round) {
+    // The pipe is empty here (drained before every read), so EAGAIN means the socket has nothing.
+    const ssize_t n = ::splice(pump.from->native_handle(), nullptr, pump.pipe.write_end(), nullptr,
+                               PipePool::kPipeBytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      release_pipe(pump);  // a waiting direction holds no pipe
+      return wait_readable(pump);
+    }
+    if (n == 0) {
+      release_pipe(pump);
+      return finish(pump);
+    }
+    if (n < 0) return on_read_error(pump);
+    on_read(pump, static_cast<std::size_t>(n));
+    pump.unwritten = static_cast<std::uint32_t>(n);
+    if (!drain_pipe(pump)) return;
+  }
+  asio::post(worker_.io_, [self = shared_from_this(), &pump] {
+    if (!self->closed_) self->pump_bytes(pump);
+  });
+}
+
+bool Connection::drain_pipe(Pump& pump) {
+  while (pump.unwritten > 0) {
+    const ssize_t n = ::splice(pump.pipe.read_end(), nullptr, pump.to->native_handle(), nullptr, pump.unwritten,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      pump.unwritten -= static_cast<std::uint32_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {  // the receiver is slow: the rest waits in the pipe
+      pump.to->async_wait(asio::socket_base::wait_write, [self = shared_from_this(), &pump](const error_code& ec) {
+        if (self->closed_) return;
+        if (ec) return self->close();
+        if (self->drain_pipe(pump)) self->pump_bytes(pump);
+      });
+      return false;
+    } else {  // EPIPE, ECONNRESET: SIGPIPE is ignored (ProxyWorker::splices_)
+      close();
+      return false;
+    }
+  }
+  return true;
+}
+
+void Connection::release_pipe(Pump& pump) {
+  if (!pump.pipe.is_open()) return;
+  if (pump.unwritten == 0) worker_.pipes_->give_back(std::move(pump.pipe));
+  pump.pipe = Pipe();  // one still holding bytes is closed with them
+  pump.unwritten = 0;
+}
+
 void Connection::on_written(Pump& pump, const error_code& ec) {
   pump.pending.reset();
-  pump.pending_size = 0;
+  pump.unwritten = 0;
   if (closed_) return;
   if (ec) return close();
   pump_bytes(pump);  // there may be more already: read before waiting

@@ -2,9 +2,14 @@
 // -> reserve a slot -> connect (next candidate on failure) -> splice both ways with half-close.
 // Idle sockets hold no buffer: each direction waits for readability, reads into the worker's
 // shared scratch buffer and writes at once; only bytes the peer cannot take yet are copied into
-// a buffer of their own until they are written.
+// a buffer of their own until they are written. A direction whose read once filled the scratch
+// buffer is bulk: it then splices (socket -> pipe -> socket, splice(2)) through a pipe the worker
+// lends while bytes move (bytes the peer cannot take yet wait in the pipe), and is batched: woken
+// only once a full read is queued (SO_RCVLOWAT), or when it has waited up to kTailWait.
 // Timers: `timer_` while waiting for a PROXY header (proxy.header_timeout) or a connect
-// (proxy.connect_timeout); idleness is checked by the worker's sweep.
+// (proxy.connect_timeout); then the tail timer, armed when a batched bulk direction starts to
+// wait for a full batch and not yet armed (kTailWait later, in connection.cc). Idleness is
+// checked by the worker's sweep.
 // Thread affinity: the worker's io_context.
 #pragma once
 
@@ -14,6 +19,7 @@
 #include <memory>
 
 #include "hop/proxy/proxy_worker.h"
+#include "pipe_pool.h"
 
 namespace hop::proxy {
 
@@ -34,9 +40,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Pump {
     boost::asio::ip::tcp::socket* from;
     boost::asio::ip::tcp::socket* to;
+    std::unique_ptr<std::uint8_t[]> pending;  // copied: unwritten bytes, only while `to` is full
+    std::uint32_t unwritten = 0;  // bytes read that `to` has not taken yet: in `pending` or `pipe`
+    Pipe pipe;                    // spliced: lent by the worker while bytes move or wait in it
     bool to_backend;
-    std::unique_ptr<std::uint8_t[]> pending;  // unwritten bytes, only while `to` is full
-    std::size_t pending_size = 0;
+    bool bulk = false;     // a read reached kBulkBytes: splice(2) from now on (if the worker can)
+    bool batched = false;  // SO_RCVLOWAT is raised on `from`: woken once kBulkBytes are queued
+    bool waiting = false;  // waiting for `from` to be readable
     bool done = false;
   };
 
@@ -53,7 +63,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void request_stream(const std::string& destination, SlotIndex slot);
   void start_splice();
   void wait_readable(Pump& pump);
+  void arm_tail_timer();
+  void on_tail_timer();
+  void set_batched(Pump& pump, bool batched);
+  void on_read(Pump& pump, std::size_t n);
+  void on_read_error(Pump& pump);
   void pump_bytes(Pump& pump);
+  void copy_bytes(Pump& pump);
+  void splice_bytes(Pump& pump);
+  // Moves the pipe's bytes on to `pump.to`; false when they wait for it to drain, or on close.
+  bool drain_pipe(Pump& pump);
+  void release_pipe(Pump& pump);
   void on_written(Pump& pump, const boost::system::error_code& ec);
   void finish(Pump& pump);
   void refuse(Refusal why);
@@ -80,10 +100,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool on_trial_ = false;  // this connection is the one trial of a half-open backend
   bool closed_ = false;
+  bool tail_armed_ = false;  // timer_ is the tail timer, armed
   std::string overlay_request_;  // "<name>.hop\n" while asking the overlay gateway
   std::uint8_t overlay_status_ = 0;
-  Pump up_{&client_, &backend_, true};
-  Pump down_{&backend_, &client_, false};
+  Pump up_{.from = &client_, .to = &backend_, .to_backend = true};
+  Pump down_{.from = &backend_, .to = &client_, .to_backend = false};
 };
 
 }  // namespace hop::proxy

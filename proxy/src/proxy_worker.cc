@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <csignal>
+
 #include "connection.h"
+#include "pipe_pool.h"
 #include "hop/proxy/errors.h"
 
 namespace hop::proxy {
@@ -21,10 +24,16 @@ bool is_resource_error(const error_code& ec) {
          ec == asio::error::no_memory;
 }
 
+bool sigpipe_ignored() {
+  struct sigaction current {};
+  return ::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
 }  // namespace
 
 ProxyWorker::ProxyWorker(asio::io_context& io, ProxyShared& shared, unsigned index)
-    : io_(io), shared_(shared), index_(index), sweep_timer_(io), scratch_(std::make_unique<std::uint8_t[]>(kScratchBytes)) {}
+    : io_(io), shared_(shared), index_(index), sweep_timer_(io), scratch_(std::make_unique<std::uint8_t[]>(kScratchBytes)),
+      pipes_(std::make_unique<PipePool>()), splices_(sigpipe_ignored()) {}
 
 ProxyWorker::~ProxyWorker() {
   // The worker's thread has stopped; run the cancelled handlers here so that no connection
@@ -69,6 +78,8 @@ void ProxyWorker::start() {
   }
   arm_sweep();
 }
+
+std::size_t ProxyWorker::spare_pipes() const { return pipes_->spare(); }
 
 void ProxyWorker::install(std::shared_ptr<const RoutingSnapshot> snapshot) { snapshot_ = std::move(snapshot); }
 

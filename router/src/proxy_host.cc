@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <csignal>
 #include <future>
 #include <thread>
 
@@ -72,6 +73,9 @@ core::Result<std::unique_ptr<ProxyHost>> ProxyHost::start(proxy::ProxyConfig con
 core::Status ProxyHost::begin(const std::filesystem::path& data_dir) {
   const auto& config = shared_->config;
   const unsigned count = config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  // Workers splice(2) bulk transfers, and splice has no MSG_NOSIGNAL: a write into a reset socket
+  // would raise SIGPIPE and end the node. Ignored, it is EPIPE and closes that one connection.
+  std::signal(SIGPIPE, SIG_IGN);
   for (unsigned i = 0; i < count; ++i) {
     auto w = std::make_unique<Threads::Worker>();
     w->worker = std::make_unique<proxy::ProxyWorker>(w->io, *shared_, i);

@@ -4,17 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <future>
-#include <thread>
-
-#include "hop/core/sqlite.h"
-#include "hop/proxy/proxy_worker.h"
-#include "hop/proxy/routing_db.h"
-#include "hop/proxy/routing_reloader.h"
-#include "support/echo_backend.h"
-#include "support/temp_dir.h"
+#include "one_worker.h"
 
 namespace hop::proxy {
 namespace {
@@ -22,48 +12,6 @@ namespace {
 using namespace std::chrono_literals;
 using hop::test::EchoBackend;
 using hop::test::TestClient;
-
-// One ProxyWorker on 127.0.0.1 (any port) routing every client to `backend`.
-class OneWorker {
- public:
-  OneWorker(const EchoBackend& backend, ProxyConfig config) : shared_(std::move(config)) {
-    const auto db = dir_.path() / "routing.db";
-    EXPECT_TRUE(init_routing_db(db).ok());
-    core::sqlite::Database sql;
-    EXPECT_EQ(sql.open(db, SQLITE_OPEN_READWRITE), SQLITE_OK);
-    const std::string row = "INSERT INTO backends(id,country,continent,target,soft_limit,hard_limit) "
-                            "VALUES('be-1','DE','EU','" + backend.target() + "',100,1000)";
-    EXPECT_EQ(sql.exec(row.c_str()), SQLITE_OK) << sql.error();
-    auto snapshot = load_snapshot(db, {}, shared_.slots, {}, nullptr);
-    EXPECT_TRUE(snapshot.ok()) << snapshot.error().message();
-    worker_ = std::make_unique<ProxyWorker>(io_, shared_, 0);
-    auto port = worker_->listen({.host = "127.0.0.1", .port = 0});
-    EXPECT_TRUE(port.ok()) << port.error().message();
-    port_ = port.ok() ? *port : 0;
-    if (snapshot.ok()) worker_->install(*snapshot);
-    worker_->start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~OneWorker() {
-    boost::asio::post(io_, [this] { worker_->close_all(); });
-    guard_.reset();
-    thread_.join();
-    worker_.reset();  // runs out the cancelled handlers on this thread
-  }
-  ProxyShared& shared() { return shared_; }
-  std::uint16_t port() const { return port_; }
-  // Connects a client; true when the backend greets it (it was admitted).
-  bool admitted(TestClient& client) { return client.connected() && client.read_line() == "be-1"; }
-
- private:
-  hop::test::TempDir dir_;
-  ProxyShared shared_;
-  boost::asio::io_context io_{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{io_.get_executor()};
-  std::unique_ptr<ProxyWorker> worker_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
 
 TEST(LiveLimits, ALowerMaxConnectionsRefusesNewClientsAndKeepsTheOpenOne) {
   EchoBackend backend("be-1");

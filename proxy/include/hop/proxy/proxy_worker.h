@@ -2,7 +2,10 @@
 // connections over the workers), and the connections they accept, each one GeoIP -> select ->
 // reserve -> connect (with failover) -> splice. docs/proxy.md describes the data path.
 // Timers: the sweep (every second) closes connections idle longer than proxy.idle_timeout; each
-// connection arms its own timer only while it waits for a PROXY header or a backend connect.
+// connection arms its own timer only while it waits for a PROXY header, a backend connect, or a
+// full batch of a bulk transfer (connection.h).
+// Bulk transfers use splice(2) only if the process ignores SIGPIPE (splice has no MSG_NOSIGNAL);
+// otherwise they copy through the scratch buffer.
 // Thread affinity: everything runs on the worker's io_context; call methods from its thread
 // (router/ posts to it), except the constructor.
 #pragma once
@@ -20,6 +23,7 @@
 namespace hop::proxy {
 
 class Connection;
+class PipePool;
 
 class ProxyWorker {
  public:
@@ -40,8 +44,10 @@ class ProxyWorker {
   void close_all();
   std::size_t connections() const { return connection_count_; }
   unsigned index() const { return index_; }
+  // Empty pipes kept for splicing bulk transfers: none until a connection has been bulk.
+  std::size_t spare_pipes() const;
 
-  static constexpr std::size_t kScratchBytes = 64 * 1024;  // one read of a splice
+  static constexpr std::size_t kScratchBytes = 64 * 1024;  // one read; a full one makes a direction bulk
 
  private:
   friend class Connection;
@@ -71,6 +77,8 @@ class ProxyWorker {
   std::size_t connection_count_ = 0;
   std::uint32_t tiebreak_ = 0;
   std::unique_ptr<std::uint8_t[]> scratch_;  // the read buffer every splice on this worker shares
+  std::unique_ptr<PipePool> pipes_;          // lent to bulk directions for splice(2)
+  bool splices_;  // SIGPIPE is ignored: a splice(2) into a reset socket fails with EPIPE, no signal
   bool stopping_ = false;
   core::TimePoint last_accept_error_log_{};
   std::uint64_t accept_errors_unlogged_ = 0;
