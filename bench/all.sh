@@ -95,7 +95,15 @@ if has proxy; then
   OUTDIR="$work/proxy" ROUNDS=${ROUNDS:-2} BENCH_NICE=${BENCH_NICE:-$nice_default} bash bench/proxy.sh > "$work/proxy.log" 2>&1 ||
     { tail -20 "$work/proxy.log" >&2; exit 1; }
   summary=$(ls -t "$work"/proxy/summary-*.md | grep -v -- '-quiet' | head -1)
-X
+  {
+    echo "## The geo-proxy beside HAProxy and nginx (direct backends, interleaved, medians)"
+    echo
+    awk 'NR > 1 && /^## / {exit} NR > 1' "$summary"  # the suite's summary table; the rest is in the files below
+    echo "Raw lines and the full summary: bench/results/raw-proxy-$RUNID.txt, summary-proxy-$RUNID.md."
+    echo
+  } >> "$REPORT"
+  cp "$(ls "$work"/proxy/raw-*.txt | head -1)" "$OUT/raw-proxy-$RUNID.txt"
+  cp "$summary" "$OUT/summary-proxy-$RUNID.md"
 fi
 
 cat "$REPORT"
