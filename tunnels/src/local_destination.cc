@@ -401,8 +401,7 @@ void LocalDestination::on_stream_packet(Session& s, const StreamPacket& packet) 
   s.mux.on_packet(packet, runtime_.now());
   if (!stream) return;
   s.peer_timed_out = false;
-  // As for our own timeouts (flush): once per move.
-  if (stream->stats().receiver.duplicate_bytes > duplicates && runtime_.now() >= s.spread_until) on_path_failed(s);
+  if (stream->stats().receiver.duplicate_bytes > duplicates) on_path_failed(s, /*our_timeout=*/false);
 }
 
 void LocalDestination::on_peer_lease_set(Session& s, const netdb::SignedLeaseSet& lease_set) {
@@ -514,7 +513,12 @@ void LocalDestination::leave_path(Session& s) {
   choose_path(s, true);
 }
 
-void LocalDestination::on_path_failed(Session& s) {
+void LocalDestination::on_path_failed(Session& s, bool our_timeout) {
+  // Once per move: the timers of a session's other streams fire too, and while it still sends
+  // over every path after the last move they tell nothing new (200 streams would otherwise move
+  // the session 200 times, each move pushing a LeaseSet and spreading over every path).
+  if (runtime_.now() < s.spread_until) return;
+  if (our_timeout) ++s.our_epoch;  // the new epoch makes the peer check its half (on_stream_packet)
   leave_path(s);
   // The new path may be broken as well, and finding out costs a timeout each, backing off. For a
   // few round trips everything goes over every path instead: it reaches the peer if any pair
@@ -626,15 +630,9 @@ void LocalDestination::flush(Session& s) {
   if (!find_session(s.local_id)) return;
   if (s.mux.stats().rtos != s.rtos_seen) {
     // A retransmission timer fired: our half of the round trip or the peer's may be broken. We
-    // move ours; the new epoch makes the peer check its half (on_stream_packet). Once per move:
-    // the timers of a session's other streams fire too, and while it still sends over every
-    // path after the last move they tell nothing new (200 streams would otherwise move the
-    // session 200 times, each move pushing a LeaseSet and spreading over every path).
+    // move ours, and the peer checks its half.
     s.rtos_seen = s.mux.stats().rtos;
-    if (now >= s.spread_until) {
-      ++s.our_epoch;
-      on_path_failed(s);
-    }
+    on_path_failed(s, /*our_timeout=*/true);
   }
   while (auto packet = s.mux.poll_transmit(now)) {
     auto bytes = encode_stream_packet(*packet);

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,20 @@ std::string bytes_from(std::uint64_t offset, std::size_t size) {
   std::string out(size, '\0');
   for (std::size_t i = 0; i < size; ++i) out[i] = pattern(offset + i);
   return out;
+}
+
+// Sends `payload` from another thread (then a FIN if `fin`) while reading its echo back; none
+// if the send failed or the echo did not come.
+std::optional<std::string> echo_of(TestClient& client, const std::string& payload, bool fin) {
+  bool sent = false;
+  std::thread sender([&] {
+    sent = client.send(payload);
+    if (fin) client.shutdown_send();  // the echo backend answers our FIN with its own
+  });
+  auto echoed = client.read_exactly(payload.size());
+  sender.join();
+  if (!sent) return std::nullopt;
+  return echoed;
 }
 
 void set_timeouts(int fd) {
@@ -94,18 +109,10 @@ TEST(Connection, ABulkEchoComesBackByteExactWithItsFinAndIsCounted) {
   TestClient client(proxy.port());
   ASSERT_TRUE(proxy.admitted(client));
   const std::string payload = bytes_from(0, kBulkBytes);
-  bool sent = false;
-  std::thread sender([&] {
-    sent = client.send(payload);
-    client.shutdown_send();  // the echo backend answers our FIN with its own
-  });
-  const auto echoed = client.read_exactly(payload.size());
-  const bool fin_came_back = client.closed_without_data();
-  sender.join();
-  ASSERT_TRUE(sent);
+  const auto echoed = echo_of(client, payload, /*fin=*/true);
   ASSERT_TRUE(echoed.has_value());
   EXPECT_TRUE(*echoed == payload) << "the echo differs from what was sent";
-  EXPECT_TRUE(fin_came_back);
+  EXPECT_TRUE(client.closed_without_data()) << "the FIN came back";
   EXPECT_GE(proxy.spare_pipes(), 1u) << "a bulk direction splices and gives its pipe back";
   EXPECT_EQ(proxy.backend().bytes_to_backend(), kBulkBytes);
   EXPECT_EQ(proxy.backend().bytes_from_backend(), kBulkBytes + std::string("be-1\n").size());
@@ -117,11 +124,7 @@ TEST(Connection, AFewBytesAfterABulkTransferStillGetThrough) {
   TestClient client(proxy.port());
   ASSERT_TRUE(proxy.admitted(client));
   const std::string payload = bytes_from(0, kBulkBytes);
-  bool sent = false;
-  std::thread sender([&] { sent = client.send(payload); });
-  const auto echoed = client.read_exactly(payload.size());
-  sender.join();
-  ASSERT_TRUE(sent);
+  const auto echoed = echo_of(client, payload, /*fin=*/false);
   ASSERT_TRUE(echoed.has_value() && *echoed == payload);
   // The bulk direction now waits for a full read's worth of bytes before it is woken; these few
   // must still come back, by the tail timer, long before the client's 5 s read timeout.

@@ -254,8 +254,10 @@ class LocalDestination {
   // The current path goes to the failed ones (avoided for kFailedPathMemory); another is chosen.
   void leave_path(Session& s);
   // Our half of the round trip may have lost data: another path, this one avoided for a while,
-  // and packets over every path for a few round trips.
-  void on_path_failed(Session& s);
+  // and packets over every path for a few round trips; at most once per move (nothing while the
+  // last move's spreading lasts). `our_timeout`: one of our timers fired (not the peer's), so the
+  // peer is told to check its half.
+  void on_path_failed(Session& s, bool our_timeout);
   // A path of the session may be broken: our pool is tested at once (TunnelManager::
   // suspect_pool) and the peer's LeaseSet asked for again (at most every kLeaseRefreshInterval).
   void suspect_paths(Session& s);
